@@ -1,0 +1,1 @@
+"""Pure theory: numpy in, numpy out; no I/O, no printing."""
