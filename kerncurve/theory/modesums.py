@@ -83,6 +83,9 @@ class ModeSums:
         self.tail_cum = {
             n: np.concatenate([np.cumsum(mp[n][:, ::-1], axis=1)[:, ::-1], zero], axis=1) for n in wbs
         }
+        with np.errstate(divide="ignore"):
+            self.log_head = {n: np.log(np.maximum(v, 0.0)) for n, v in self.head_cum.items()}
+            self.log_tail = {n: np.log(np.maximum(v, 0.0)) for n, v in self.tail_cum.items()}
         self.nb = nb
 
     def __call__(self, kprime, terms):
@@ -117,13 +120,15 @@ class ModeSums:
         idx = np.arange(lengths.sum()) - np.repeat(starts, lengths) + np.repeat(lo, lengths)
         xm = self.eta[idx] / k[seg]
         logk = np.log(k)
-        powk = np.exp(_j[None, :] * logk[:, None])  # k^j, (S, J+1)
-        powik = np.exp(-_j[None, :] * logk[:, None])  # k^{-j}
         out = []
         for fname, wname in terms:
             g, a, c = FUNCTIONS[fname]
-            head = np.einsum("sj,js->s", powk * c, self.head_cum[wname][:, h])
-            tail = np.einsum("sj,js->s", powik * a, self.tail_cum[wname][:, t])
+            # Σ_j c_j k^j M_j computed as exp(j log k + log M_j): no overflow of k^{±j}
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                lh = _j[:, None] * logk[None, :] + self.log_head[wname][:, h]
+                lt = -_j[:, None] * logk[None, :] + self.log_tail[wname][:, t]
+            head = np.einsum("j,js->s", c, np.exp(lh))
+            tail = np.einsum("j,js->s", a, np.exp(lt))
             mid = np.bincount(seg, weights=self.weights[wname][idx] * g(xm), minlength=k.size)
             out.append((head + tail + mid).reshape(shape))
         return out

@@ -18,7 +18,15 @@ import numpy as np
 from ..errors import NumericalError
 from .modesums import ModeSums
 
-__all__ = ["KappaSolution", "Curve", "solve_kappa", "learning_curve", "modal_errors", "optimal_ridge"]
+__all__ = [
+    "KappaSolution",
+    "Curve",
+    "solve_kappa",
+    "learning_curve",
+    "modal_errors",
+    "optimal_ridge",
+    "heldout_error",
+]
 
 _TOL = 1e-14
 _MAXITER = 200
@@ -293,3 +301,32 @@ def optimal_ridge(eigenvalues, target_power, residual_power, p, noise, *, mode_s
     eg_zero = learning_curve(None, None, residual_power, p, 0.0, s2, mode_sums=ms).eg
     lam = np.where(eg_zero <= eg_opt, 0.0, lam)
     return lam.reshape(shape)
+
+
+def heldout_error(curve, n):
+    """Predicted clean-target MSE on the n − P samples left out of training.
+
+    The theory's population is the n samples, training points included. At a training point
+    the clean-target error is, by the same deterministic equivalents that give E_train
+    (THEORY §1), e_tr = (λ/κ)² B/(1−γ) + σ²[1 − 2λ/κ + (λ/κ)²/(1−γ)] with
+    B = Σ_k (1−L_k)² v_k² + v_⊥² (ridgeless: e_tr = σ²). The held-out error follows from
+    n E_g = P e_tr + (n − P) E_ho.
+
+    Parameters
+    ----------
+    curve : Curve
+    n : int
+        Number of samples in the population.
+
+    Returns
+    -------
+    ndarray shaped like ``curve.eg`` (nan where P ≥ n).
+    """
+    p, lam, s2, gamma = curve.p, curve.ridge, curve.noise, curve.gamma
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(curve.kappa > 0, lam / np.where(curve.kappa > 0, curve.kappa, 1.0), 0.0)
+        e_tr = r**2 * curve.bias / (1 - gamma) + s2 * (1 - 2 * r + r**2 / (1 - gamma))
+        e_tr = np.where(r == 0, s2, e_tr)
+        out = (n * curve.eg - p * e_tr) / (n - p)
+    out = np.where(np.isinf(curve.eg), np.inf, out)
+    return np.where(p < n, out, np.nan)
