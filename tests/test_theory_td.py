@@ -255,7 +255,7 @@ def test_mean_recursion_converges_to_fixed_point():
     st = td_setup(make_chain(P, X, r), 0.7, 4)
     sp = td_spectrum(st)
     lr = 0.5 * sp.lr_max_mean
-    c = td_curve(st, lr, 1, int(60 * sp.timescale / lr))
+    c = td_curve(st, lr, 1, int(15 * sp.timescale / lr))
     assert c.mean_loss[-1] < 1e-10 * c.mean_loss[0]
 
 

@@ -10,7 +10,7 @@ from ..io import open_h5, read_array
 from ..report import Table, plot_curves
 from ..simulate.td import simulate_td
 from ..theory.td import check_td_params, make_chain, td_curve, td_plateau, td_setup, td_spectrum
-from .common import output_options, parse_float_list, parse_p, run_session
+from .common import output_options, parse_float_list, parse_int_list, run_session
 
 COLUMNS = ["gamma", "lr", "batch", "step", "loss"]
 EMPIRICAL = ["loss_empirical", "loss_empirical_sem"]
@@ -34,7 +34,7 @@ def load_chain(path, transitions_key="/transitions", features_key="/features",
 def record_steps(steps, points, at):
     """Steps to report: ``at`` if given, else 0, ``points`` log-spaced in 1..steps, and steps."""
     if at is not None:
-        rec = np.unique(parse_p(at, "--at").astype(np.int64))
+        rec = np.unique(np.asarray(parse_int_list(at, "--at", minimum=0), dtype=np.int64))
         if rec.max() > steps:
             raise InputError(f"--at: step {rec.max()} is beyond --steps {steps}; raise --steps")
         return rec
