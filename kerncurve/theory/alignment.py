@@ -454,7 +454,7 @@ def alignment_curve(X, y, depth: int, sigma: float, width: int, times) -> Alignm
     norm = np.linalg.norm(beta, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         overlap = np.abs(beta @ prob.beta_inf) / (norm * info.s_star)
-    overlap = np.where(norm > 0, overlap, np.nan)
+    overlap = np.where(norm > 0, np.minimum(overlap, 1.0), np.nan)
     if depth == 1 or prob.c.size < 2:
         aniso = np.ones(times.size)
     else:
