@@ -23,6 +23,7 @@ COMMANDS = {
     "spectrum": "spectrum:command",
     "predict": "predict:command",
     "td": "td:command",
+    "align": "align:command",
 }
 
 
