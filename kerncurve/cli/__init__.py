@@ -24,6 +24,7 @@ COMMANDS = {
     "predict": "predict:command",
     "td": "td:command",
     "align": "align:command",
+    "sgd": "sgd:command",
 }
 
 
