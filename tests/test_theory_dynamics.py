@@ -207,9 +207,13 @@ def test_predicted_frontier_exponents():
     assert (e.width, e.time, e.loss) == pytest.approx((4 / 6.25, 2.25 / 6.25, -6 / 6.25))
 
 
-def test_fit_power_law_recovers_exponents():
-    lam, pw = power_law(3000, 1.7, 2.4)
-    assert dyn.fit_power_law(lam, pw) == pytest.approx((1.7, 2.4), abs=1e-9)
+def test_spectrum_fit_predicts_the_frontier_exponents():
+    from kerncurve.spectrum import Spectrum, spectrum_summary
+
+    lam, pw = power_law(10_000)
+    s = spectrum_summary(Spectrum(lam, np.sqrt(pw)[:, None], 0.0, lam.size))
+    pred = dyn.predicted_frontier_exponents(s["eigenvalue_exponent_b"], s["target_exponent_a"])
+    assert (pred.width, pred.time) == pytest.approx((0.4, 0.6), abs=0.01)
 
 
 def _check_frontier(M, C):
@@ -220,11 +224,9 @@ def _check_frontier(M, C):
     for f in (0.8, 1.25):
         n = fr.width_opt * f
         assert np.all(dyn.loss(lam, pw, n, np.inf, C / n) >= fr.loss_opt * (1 - 1e-9))
-    pred = dyn.predicted_frontier_exponents(*dyn.fit_power_law(lam, pw))
     assert fr.fitted.width == pytest.approx(0.4, abs=0.02)
     assert fr.fitted.time == pytest.approx(0.6, abs=0.02)
     assert fr.fitted.loss == pytest.approx(-0.4, abs=0.02)
-    assert pred.width == pytest.approx(0.4, abs=1e-6)
     return fr
 
 

@@ -52,7 +52,6 @@ __all__ = [
     "width_limited_loss",
     "asymptotic_loss",
     "compute_frontier",
-    "fit_power_law",
     "predicted_frontier_exponents",
 ]
 
@@ -529,28 +528,7 @@ def loss(eigenvalues, power, width=np.inf, p=np.inf, time=np.inf, *, method="aut
     return out.reshape(shape)
 
 
-# ----------------------------------------------------------------------------- power laws
-def fit_power_law(eigenvalues, power, kmin=None, kmax=None):
-    """Exponents (b, a) of λ_k ∝ k^{−b} and p_k = λ_k w_k² ∝ k^{−a} by log-log least squares.
-
-    The fit uses modes kmin…kmax (default: from 2 to a tenth of the modes with positive
-    power, at least 10), away from the head and from the finite-M tail.
-    """
-    spec = as_spectrum(eigenvalues, power)
-    lam, pw = spec.eigenvalues, spec.power
-    k = np.arange(1, lam.size + 1, dtype=float)
-    npos = int(np.count_nonzero(pw > 0))
-    lo = 2 if kmin is None else int(kmin)
-    hi = max(lo + 8, npos // 10) if kmax is None else int(kmax)
-    sel = (k >= lo) & (k <= hi)
-    sel_p = sel & (pw > 0)
-    if np.count_nonzero(sel) < 3 or np.count_nonzero(sel_p) < 3:
-        return float("nan"), float("nan")
-    b = -np.polyfit(np.log(k[sel]), np.log(lam[sel]), 1)[0]
-    a = -np.polyfit(np.log(k[sel_p]), np.log(pw[sel_p]), 1)[0]
-    return float(b), float(a)
-
-
+# ----------------------------------------------------------------------------- frontier
 @dataclass(frozen=True)
 class FrontierExponents:
     """Exponents of the compute-optimal frontier: N* ∝ C^width, t* ∝ C^time, L* ∝ C^loss."""
