@@ -25,6 +25,7 @@ COMMANDS = {
     "td": "td:command",
     "align": "align:command",
     "sgd": "sgd:command",
+    "dynamics": "dynamics:command",
 }
 
 
