@@ -22,6 +22,8 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = {
     "spectrum": "spectrum:command",
     "predict": "predict:command",
+    "shift": "shift:command",
+    "shift-optimize": "shift:optimize_command",
 }
 
 

@@ -745,7 +745,12 @@ def optimize_train_measure(K_pp, K_qp, y_p, y_q, q, P, ridge, noise=0.0, groups=
     def fun(th):
         pi = _softmax(th)
         p = pi if groups is None else pi[inv] / counts[inv]
-        val = train_measure_value(K_pp, K_qp, y_p, y_q, p, q, P, ridge, noise)
+        try:
+            val = train_measure_value(K_pp, K_qp, y_p, y_q, p, q, P, ridge, noise)
+        except InputError:
+            # the measure collapsed onto fewer than P effective points (k' = 0): a barrier
+            # that makes the line search step back
+            return 1e6, np.zeros_like(th)
         h = val.grad if groups is None else np.bincount(inv, val.grad, n_theta) / counts
         g = pi * (h - np.dot(pi, h))
         if val.eg_test < best["E"]:
