@@ -379,3 +379,89 @@ def test_gaussian_shift_theory_vs_simulation_small():
 @pytest.mark.slow
 def test_gaussian_shift_theory_vs_simulation():
     _gaussian_shift_check(4000, 500, 200, [20, 100, 400], 60, 1e-3, 0.1, 0.05)
+
+
+# --------------------------------------------------------------------------- must reach (sample data)
+
+import os  # noqa: E402
+
+import h5py  # noqa: E402
+
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sample_data")
+
+
+def _digits_shift():
+    from kerncurve.kernels import kernel_matrix
+
+    with h5py.File(os.path.join(SAMPLES, "digits_shift.h5")) as f:
+        d = {k.replace("/", "_"): f[k][()] for k in
+             ("train/inputs", "test/inputs", "train/targets", "test/targets", "train/groups",
+              "test/groups", "train/weights", "test/weights")}
+    d["K"] = kernel_matrix("rbf", d["train_inputs"], d["train_inputs"], bandwidth=3.0)
+    d["C"] = kernel_matrix("rbf", d["test_inputs"], d["train_inputs"], bandwidth=3.0)
+    return d
+
+
+@pytest.mark.slow
+def test_must_reach_gaussian_shift_file():
+    """gaussian_shift.h5: theory within max(5 %, 3 SEM) of simulation at P = 20, 100, 400."""
+    with h5py.File(os.path.join(SAMPLES, "gaussian_shift.h5")) as f:
+        Xp, Xq = f["train/features"][()], f["test/features"][()]
+        yp, yq = f["train/targets"][()], f["test/targets"][()]
+    Ps = [20, 100, 400]
+    prob = shift_problem_from_features(Xp, Xq, yp, yq)
+    theory = shift_curve(prob, np.array(Ps, float), 0.1, 0.1).eg_test
+    sim = simulate_shift(yp, yq, Ps, 0.1, 0.1, features=Xp, test_features=Xq, trials=40, seed=0)
+    emp, sem = sim.eg_test[:, 0, 0], sim.eg_test_sem[:, 0, 0]
+    assert np.all(np.abs(theory - emp) <= np.maximum(0.05 * emp, 3 * sem)), (theory, emp, sem)
+
+
+@pytest.mark.slow
+def test_must_reach_digits_unseen_classes():
+    """Train on classes 0–6, test on 7–9: theory within 8 % of simulation at P = 100."""
+    d = _digits_shift()
+    p = d["train_weights"] * (d["train_groups"] <= 6)
+    q = d["test_weights"] * (d["test_groups"] >= 7)
+    prob = shift_problem_from_gram(d["K"], d["C"], d["train_targets"], d["test_targets"], p, q)
+    assert prob.test_residual_power > 0.01  # classes 7–9 lie partly outside the training span
+    theory = shift_curve(prob, 100.0, 0.0, 0.0).eg_test
+    sim = simulate_shift(d["train_targets"], d["test_targets"], [100], 0.0, 0.0, gram=d["K"],
+                         cross=d["C"], p=p / p.sum(), q=q / q.sum(), trials=60, seed=0)
+    assert abs(theory / sim.eg_test.ravel()[0] - 1) < 0.08
+
+
+@pytest.mark.slow
+def test_must_reach_digits_train_measure_optimization():
+    """Per-class training measure at P = 100: predicted error never rises, and the measured
+    error falls below the uniform measure's by more than 3 SEM."""
+    d = _digits_shift()
+    args = (d["K"], d["C"], d["train_targets"], d["test_targets"])
+    res = optimize_train_measure(*args, d["test_weights"], 100, 0.1, 0.0,
+                                 groups=d["train_groups"], steps=8)
+    assert res.eg_optimized < res.eg_initial
+    n = d["K"].shape[0]
+    kw = dict(gram=d["K"], cross=d["C"], q=d["test_weights"], trials=60, seed=1)
+    u = simulate_shift(d["train_targets"], d["test_targets"], [100], 0.1, 0.0,
+                       p=np.full(n, 1 / n), **kw)
+    o = simulate_shift(d["train_targets"], d["test_targets"], [100], 0.1, 0.0, p=res.weights, **kw)
+    gap = u.eg_test.ravel()[0] - o.eg_test.ravel()[0]
+    sem = np.hypot(u.eg_test_sem.ravel()[0], o.eg_test_sem.ravel()[0])
+    assert gap > 3 * sem, (gap, sem)
+
+
+@pytest.mark.slow
+def test_must_reach_digits_best_and_worst_test_groups():
+    """The best and worst test classes by theory are those measured."""
+    d = _digits_shift()
+    prob = shift_problem_from_gram(d["K"], d["C"], d["train_targets"], d["test_targets"],
+                                   d["train_weights"], d["test_weights"])
+    e = pointwise_error(prob, 100.0, 0.0, 0.0)
+    sim = simulate_shift(d["train_targets"], d["test_targets"], [100], 0.0, 0.0, gram=d["K"],
+                         cross=d["C"], p=d["train_weights"], trials=60, seed=2, pointwise=True)
+    emp = sim.pointwise.reshape(-1)
+    g = d["test_groups"]
+    for objective in ("beneficial-test", "adversarial-test"):
+        th = optimize_test_measure(e, d["test_weights"], objective, groups=g)
+        ms = optimize_test_measure(emp, d["test_weights"], objective, groups=g)
+        assert th.vertex_group == ms.vertex_group, (th.group_errors, ms.group_errors)
+    assert np.corrcoef(e, emp)[0, 1] > 0.8

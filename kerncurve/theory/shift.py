@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
 from kerncurve.errors import InputError, NumericalError
 from kerncurve.theory.ridge import solve_kappa
@@ -145,6 +146,11 @@ def _as_targets(y, n, name):
     return y
 
 
+def _eigh(A):
+    """Ascending eigendecomposition of the symmetric part of A (divide and conquer)."""
+    return scipy.linalg.eigh(0.5 * (A + A.T), check_finite=False, driver="evd")
+
+
 def _split_spectrum(eta, where):
     """Return the mask of kept eigenvalues; refuse a kernel that is not PSD."""
     top = eta.max() if eta.size else 0.0
@@ -173,6 +179,8 @@ def _finish_problem(eta, v, vperp2, phi_q, y_q, q, dropped):
     overlap = 0.5 * (overlap + overlap.T)
     cross = weighted.T @ r_q
     R2 = _roundoff_zero(np.sum(q[:, None] * r_q**2), np.sum(q[:, None] * y_q**2))
+    if R2 == 0.0:
+        cross = np.zeros_like(cross)
     return ShiftProblem(
         eigenvalues=eta, coefficients=v, train_residual_power=float(vperp2),
         overlap=overlap, cross=cross, test_residual_power=R2, test_phi=phi_q,
@@ -224,8 +232,7 @@ def shift_problem_from_gram(K_pp, K_qp, y_p, y_q, p=None, q=None):
     q = check_measure(q, n_q, "test weights")
     s = np.sqrt(p)
     A = s[:, None] * K_pp * s[None, :]
-    A = 0.5 * (A + A.T)
-    eta, U = np.linalg.eigh(A)
+    eta, U = _eigh(A)
     eta, U = eta[::-1], U[:, ::-1]
     keep = _split_spectrum(eta, "train Gram")
     eta, U = eta[keep], U[:, keep]
@@ -271,8 +278,7 @@ def shift_problem_from_features(X_p, X_q, y_p, y_q, p=None, q=None):
     p = check_measure(p, n_p, "train weights")
     q = check_measure(q, n_q, "test weights")
     S_p = X_p.T @ (X_p * p[:, None])
-    S_p = 0.5 * (S_p + S_p.T)
-    eta, V = np.linalg.eigh(S_p)
+    eta, V = _eigh(S_p)
     eta, V = eta[::-1], V[:, ::-1]
     keep = _split_spectrum(eta, "train features")
     eta, V = eta[keep], V[:, keep]
@@ -585,7 +591,7 @@ def train_measure_value(K_pp, K_qp, y_p, y_q, p, q, P, ridge, noise=0.0, grad=Tr
         raise InputError("train_measure_value needs a strictly positive training measure")
     s = np.sqrt(p)
     A = s[:, None] * K * s[None, :]
-    eta, U = np.linalg.eigh(0.5 * (A + A.T))
+    eta, U = _eigh(A)
     keep = _split_spectrum(eta, "train Gram")
     eta = np.maximum(eta, 0.0)
     kp = float(solve_kprime(np.sort(eta[keep])[::-1], P, ridge))
