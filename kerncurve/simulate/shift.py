@@ -11,8 +11,9 @@ Sampling (documented behaviour, used by ``kerncurve shift --empirical``):
 
 Either way P may not exceed the number of pool points with p_i > 0.
 
-Each trial eigendecomposes its P×P Gram once (batched over trials with ``numpy.linalg.eigh``);
-every ridge and noise level is then a cheap filter of that factorization.
+The P×P systems of a batch of trials are solved together (batched Cholesky solves for a few
+positive ridges; otherwise one batched eigendecomposition per trial that serves every ridge);
+noise levels reuse the same solves by linearity in the labels.
 """
 
 from __future__ import annotations
@@ -120,6 +121,34 @@ class _Kernel:
                 self.cross[:, idx].transpose(1, 0, 2))
 
 
+def _dual_weights(Kpp, yP, xi, ridges):
+    """Yield (α_clean, α_noise) = (K_PP + λI)⁺ [y_P, ξ] for each ridge, batched over trials.
+
+    A few positive ridges: one Cholesky-based solve each. Many ridges, or λ = 0 (which needs
+    the pseudo-inverse): one eigendecomposition per trial serves them all.
+    """
+    rhs = np.concatenate([yP, xi], axis=-1)
+    c = yP.shape[-1]
+    P = Kpp.shape[-1]
+    if len(ridges) <= 6 and np.all(ridges > 0):
+        eye = np.eye(P)
+        for lr in ridges:
+            a = np.linalg.solve(Kpp + lr * eye, rhs)
+            yield a[..., :c], a[..., c:]
+        return
+    lam, V = np.linalg.eigh(Kpp)
+    lam_max = lam[:, -1:]
+    Vt_rhs = V.transpose(0, 2, 1) @ rhs
+    for lr in ridges:
+        if lr > 0:
+            filt = 1.0 / (lam + lr)
+        else:
+            ok = lam > PINV_RTOL * lam_max
+            filt = np.where(ok, 1.0 / np.where(ok, lam, 1.0), 0.0)
+        a = V @ (filt[..., None] * Vt_rhs)
+        yield a[..., :c], a[..., c:]
+
+
 def simulate_shift(y_p, y_q, P, ridge=0.0, noise=0.0, *, gram=None, cross=None,
                    features=None, test_features=None, p=None, q=None, trials=20, seed=0,
                    pointwise=False, progress=None):
@@ -187,27 +216,16 @@ def simulate_shift(y_p, y_q, P, ridge=0.0, noise=0.0, *, gram=None, cross=None,
             sl = slice(t0, min(trials, t0 + chunk))
             idx, xi = idx_all[sl], xi_all[sl]
             Kpp, Kqp = ker.blocks(idx)
-            lam, V = np.linalg.eigh(Kpp)
-            lam_max = lam[:, -1:]
-            VtY = V.transpose(0, 2, 1) @ y_p[idx]  # (T, P, c)
-            VtX = V.transpose(0, 2, 1) @ xi
-            KqV = Kqp @ V  # (T, n_q, P)
-            for b, lr in enumerate(ridges):
-                if lr > 0:
-                    filt = 1.0 / (lam + lr)
-                else:
-                    ok = lam > PINV_RTOL * lam_max
-                    filt = np.where(ok, 1.0 / np.where(ok, lam, 1.0), 0.0)
-                fc = KqV @ (filt[..., None] * VtY)  # (T, n_q, c)
-                fn = KqV @ (filt[..., None] * VtX)
+            yP = y_p[idx]  # (T, P, c)
+            for b, (ac, an) in enumerate(_dual_weights(Kpp, yP, xi, ridges)):
+                fc = Kqp @ ac  # (T, n_q, c)
+                fn = Kqp @ an
                 diff = (fc - y_q)[None] + sig * fn[None]  # (N, T, n_q, c)
                 e_pt = (diff**2).sum(-1)  # (N, T, n_q)
                 err_test[a, b, :, sl] = e_pt @ q
                 if pointwise:
                     point[a, b] += e_pt.sum(1)
-                # training residual in the eigenbasis: (λ_i filt_i − 1)·Vᵀy_noisy
-                keep = (lam * filt - 1.0)[None, ..., None]
-                res = keep * (VtY[None] + sig * VtX[None])
+                res = (Kpp @ ac - yP)[None] + sig * (Kpp @ an - xi)[None]  # (N, T, P, c)
                 err_train[a, b, :, sl] = (res**2).sum((-1, -2)) / PP
             if progress is not None:
                 progress(sl.stop - sl.start)
