@@ -199,3 +199,19 @@ def test_bad_options(run, feat_file, tmp_path):
     assert not out.exists()
     r = _one_error(run("shift", str(tmp_path / "missing.h5"), "--p", "5"))
     assert "does not exist" in r
+
+
+def test_shift_multichannel_and_kl_budget(run, tmp_path):
+    xp, xq, yp, yq = _data(4)
+    f = _write(tmp_path / "mc.h5", train__features=xp, train__targets=np.stack([yp, -2 * yp], 1),
+               test__features=xq, test__targets=np.stack([yq, -2 * yq], 1))
+    g = _write(tmp_path / "one.h5", train__features=xp, train__targets=yp, test__features=xq,
+               test__targets=yq)
+    a = read_csv(run("shift", f, "--p", "10,30", "--ridge", "0.01").stdout)
+    b = read_csv(run("shift", g, "--p", "10,30", "--ridge", "0.01").stdout)
+    np.testing.assert_allclose(a["eg_test"], 5 * b["eg_test"], rtol=1e-10)
+    r = run("shift-optimize", g, "--p", "10", "--ridge", "0.01", "--objective", "beneficial-test",
+            "--kl-budget", "0.2", "--json")
+    assert r.exit_code == 0, r.stderr
+    s = json.loads(r.stdout)["summary"]
+    assert abs(s["kl"] - 0.2) < 1e-6 and s["eg_vertex"] <= s["eg_tilted"] <= s["eg_reference"]

@@ -324,13 +324,14 @@ def solve_kprime(eigenvalues, P, ridge, polish=2):
             e = np.exp(t)[..., None]
             return (eta / (eta + e)).sum(-1) + lp * np.exp(-t) - Pp
 
-        for _ in range(polish):
-            e = np.exp(t)[..., None]
-            f = F(t)
-            df = -(eta * e / (eta + e) ** 2).sum(-1) - lp * np.exp(-t)
-            t_new = t - f / df
-            better = np.abs(F(t_new)) < np.abs(f)
-            t = np.where(better, t_new, t)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(polish):
+                e = np.exp(t)[..., None]
+                f = F(t)
+                df = -(eta * e / (eta + e) ** 2).sum(-1) - lp * np.exp(-t)
+                t_new = t - f / df
+                better = np.isfinite(t_new) & (np.abs(F(t_new)) < np.abs(f))
+                t = np.where(better, t_new, t)
         kp[pos] = np.exp(t)
     return kp
 
