@@ -22,6 +22,9 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = {
     "spectrum": "spectrum:command",
     "predict": "predict:command",
+    "td": "td:command",
+    "align": "align:command",
+    "sgd": "sgd:command",
     "shift": "shift:command",
     "shift-optimize": "shift:optimize_command",
 }

@@ -309,7 +309,8 @@ def heldout_error(curve, n):
     The theory's population is the n samples, training points included. At a training point
     the clean-target error is, by the same deterministic equivalents that give E_train
     (THEORY §1), e_tr = (λ/κ)² B/(1−γ) + σ²[1 − 2λ/κ + (λ/κ)²/(1−γ)] with
-    B = Σ_k (1−L_k)² v_k² + v_⊥² (ridgeless: e_tr = σ²). The held-out error follows from
+    B = Σ_k (1−L_k)² v_k² + v_⊥² (ridgeless below the rank: e_tr = σ²; beyond it, κ = 0:
+    e_tr = (1 − N₊/P) v_⊥² + σ² N₊/P). The held-out error follows from
     n E_g = P e_tr + (n − P) E_ho.
 
     Parameters
@@ -326,7 +327,9 @@ def heldout_error(curve, n):
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(curve.kappa > 0, lam / np.where(curve.kappa > 0, curve.kappa, 1.0), 0.0)
         e_tr = r**2 * curve.bias / (1 - gamma) + s2 * (1 - 2 * r + r**2 / (1 - gamma))
-        e_tr = np.where(r == 0, s2, e_tr)
+        # ridgeless: interpolation (κ > 0) leaves the noise, e_tr = σ²; beyond the rank (κ = 0) the
+        # least-squares fit at the P points keeps γ = N₊/P of the noise and 1 − γ of v_⊥²
+        e_tr = np.where(r == 0, np.where(curve.kappa > 0, s2, (1 - gamma) * curve.bias + gamma * s2), e_tr)
         out = (n * curve.eg - p * e_tr) / (n - p)
     out = np.where(np.isinf(curve.eg), np.inf, out)
     return np.where(p < n, out, np.nan)
