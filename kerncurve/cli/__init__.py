@@ -26,6 +26,8 @@ COMMANDS = {
     "align": "align:command",
     "sgd": "sgd:command",
     "dynamics": "dynamics:command",
+    "shift": "shift:command",
+    "shift-optimize": "shift:optimize_command",
 }
 
 
