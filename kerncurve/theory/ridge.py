@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _TOL = 1e-14
+_TINY_RIDGE = 1e-250
 _MAXITER = 200
 
 
@@ -110,6 +111,9 @@ def solve_kappa(eigenvalues, p, ridge, *, mode_sums=None):
     shape = p.shape
     p, lam = p.ravel(), lam.ravel()
     n_plus = eta.size
+    # a ridge below 1e-250·Σ η changes nothing representable except through underflow of
+    # k' = λ/(P − N₊) beyond the rank; its exact limit is the ridgeless solution
+    lam = np.where(lam < _TINY_RIDGE * eta.sum(), 0.0, lam)
     kp = np.zeros(p.size)
     sum_l = np.full(p.size, float(n_plus))
     sum_lml = np.zeros(p.size)
@@ -199,6 +203,7 @@ def learning_curve(eigenvalues, target_power, residual_power, p, ridge, noise, *
     p, lam, s2 = p.ravel(), lam.ravel(), s2.ravel()
     sol = solve_kappa(None, p, lam, mode_sums=ms)
     kp = sol.kprime
+    lam = np.where(lam < _TINY_RIDGE * ms.eta.sum() * ms.scale, 0.0, lam)  # as in solve_kappa
     n_plus = ms.eta.size
     bias_modes = np.zeros(p.size)
     pos = kp > 0
