@@ -1,0 +1,210 @@
+"""Options, parsing and plumbing shared by every subcommand (CONTRACT §1).
+
+A command is written as::
+
+    @click.command("name")
+    @input_argument
+    @input_options            # keys and --kernel (for commands that read a kernel problem)
+    @output_options           # -o/--output, --json, --plot, --quiet, --seed, --debug
+    def command(input, ..., **opts):
+        with Session(opts) as s:              # reporter, warnings → stderr, output checks
+            problem = s.load_problem(input)   # validated Problem
+            ...
+            s.emit(table, command="name", params=..., summary=...)
+"""
+
+import functools
+import os
+import warnings
+
+import click
+import numpy as np
+
+from ..errors import InputError, KerncurveWarning
+from ..io import check_output_path, load_problem
+from ..kernels import KERNELS
+from ..report import Reporter
+
+__all__ = [
+    "input_argument",
+    "input_options",
+    "output_options",
+    "Session",
+    "parse_p",
+    "parse_float_list",
+    "parse_int_list",
+]
+
+
+def input_argument(f):
+    return click.argument("input", type=click.Path(dir_okay=True, path_type=str), metavar="INPUT")(f)
+
+
+def input_options(f):
+    opts = [
+        click.option("--features-key", default="/features", show_default=True, help="Dataset of features (n, d)."),
+        click.option("--gram-key", default="/gram", show_default=True, help="Dataset of the Gram matrix (n, n)."),
+        click.option("--targets-key", default="/targets", show_default=True, help="Dataset of targets (n,) or (n, c)."),
+        click.option("--inputs-key", default="/inputs", show_default=True, help="Dataset of raw inputs for --kernel."),
+        click.option("--kernel", default=None, help=f"Build the kernel from raw inputs: {', '.join(KERNELS)}."),
+        click.option("--bandwidth", type=float, default=None,
+                     help="rbf/laplace bandwidth h  [default: median pairwise distance]"),
+        click.option("--degree", type=int, default=2, show_default=True, help="poly kernel degree."),
+        click.option("--depth", type=int, default=1, show_default=True, help="Hidden layers of relu-nngp/relu-ntk."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def output_options(f):
+    opts = [
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default=None,
+                     help="Write the table to FILE (atomically) instead of stdout."),
+        click.option("--json", "as_json", is_flag=True, help="Write JSON instead of CSV."),
+        click.option("--plot", type=click.Path(dir_okay=False, path_type=str), default=None,
+                     help="Write a figure (.png, .svg or .pdf)."),
+        click.option("-q", "--quiet", is_flag=True, help="Silence summaries, warnings and progress."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice."),
+        click.option("--debug", is_flag=True, help="Show a traceback on unexpected errors."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+class Session:
+    """One command run: the reporter, warning routing, output checks and input loading."""
+
+    def __init__(self, opts):
+        self.opts = opts
+        self.reporter = Reporter(quiet=opts.get("quiet", False))
+        self.rng_seed = opts.get("seed", 0)
+        self._warn_ctx = None
+
+    def __enter__(self):
+        check_output_path(self.opts.get("output"), "-o/--output")
+        plot = self.opts.get("plot")
+        if plot is not None:
+            ext = os.path.splitext(plot)[1].lower()
+            if ext not in (".png", ".svg", ".pdf"):
+                raise InputError(f"--plot: unsupported file type {ext or '(none)'!r} for {plot!r}; use .png, .svg or .pdf")
+            check_output_path(plot, "--plot")
+        self._warn_ctx = warnings.catch_warnings()
+        self._warn_ctx.__enter__()
+        warnings.simplefilter("always", KerncurveWarning)
+        rep = self.reporter
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, KerncurveWarning):
+                rep.warn(str(message))
+            elif not rep.quiet:
+                rep.warn(f"{category.__name__}: {message}")
+
+        warnings.showwarning = show
+        return self
+
+    def __exit__(self, *exc):
+        self._warn_ctx.__exit__(*exc)
+        return False
+
+    def load_problem(self, path):
+        o = self.opts
+        kparams = {"bandwidth": o.get("bandwidth"), "degree": o.get("degree", 2), "depth": o.get("depth", 1)}
+        if o.get("bandwidth") is not None and not o["bandwidth"] > 0:
+            raise InputError(f"--bandwidth must be positive, got {o['bandwidth']}")
+        return load_problem(
+            path,
+            features_key=o.get("features_key", "/features"),
+            gram_key=o.get("gram_key", "/gram"),
+            targets_key=o.get("targets_key", "/targets"),
+            inputs_key=o.get("inputs_key", "/inputs"),
+            kernel=o.get("kernel"),
+            kernel_params=kparams,
+        )
+
+    def emit(self, table, *, command, params=None, summary=None):
+        self.reporter.emit(table, output=self.opts.get("output"), as_json=self.opts.get("as_json", False),
+                           command=command, params=params, summary=summary)
+
+
+def run_session(fn):
+    """Decorator: call ``fn(session, **kwargs)`` inside a `Session`."""
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs):
+        with Session(kwargs) as s:
+            return fn(s, **kwargs)
+
+    return wrapper
+
+
+def parse_p(text, option="--p", allow_inf=False):
+    """Sample sizes: a comma list ``10,20,50`` or ``START:STOP:NUM`` (NUM log-spaced integers).
+
+    Returns an int64 array (float with ``inf`` entries when ``allow_inf``).
+    """
+    text = (text or "").strip()
+    if not text:
+        raise InputError(f"{option} is empty; give a comma list like 10,20,50 or a range START:STOP:NUM")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise InputError(f"{option} {text!r}: a range is START:STOP:NUM, e.g. 10:1000:25")
+        try:
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise InputError(f"{option} {text!r}: START, STOP must be numbers and NUM an integer, e.g. 10:1000:25") from None
+        if not (np.isfinite(start) and np.isfinite(stop)) or start < 1 or stop < start or num < 1:
+            raise InputError(f"{option} {text!r}: need 1 ≤ START ≤ STOP (finite) and NUM ≥ 1")
+        vals = np.unique(np.round(np.geomspace(start, stop, num)).astype(np.int64))
+        return vals
+    out = []
+    for tok in text.split(","):
+        tok = tok.strip()
+        try:
+            v = float(tok)
+        except ValueError:
+            raise InputError(f"{option}: {tok!r} is not a number; give positive integers like 10,20,50") from None
+        if np.isinf(v) and v > 0 and allow_inf:
+            out.append(v)
+            continue
+        if not np.isfinite(v) or v <= 0 or v != int(v):
+            raise InputError(f"{option}: {tok!r} is not a positive integer sample size")
+        out.append(int(v))
+    if allow_inf and any(np.isinf(out)):
+        return np.array(out, dtype=float)
+    return np.array(out, dtype=np.int64)
+
+
+def parse_float_list(text, option, *, minimum=0.0, strict=False, allow_inf=False, keywords=()):
+    """A comma list of floats ≥ ``minimum`` (> if ``strict``); ``keywords`` pass through as strings."""
+    text = (str(text) if text is not None else "").strip()
+    if not text:
+        raise InputError(f"{option} is empty; give a number or a comma list")
+    out = []
+    for tok in text.split(","):
+        tok = tok.strip()
+        if tok in keywords:
+            out.append(tok)
+            continue
+        try:
+            v = float(tok)
+        except ValueError:
+            extra = f" or {'/'.join(keywords)}" if keywords else ""
+            raise InputError(f"{option}: {tok!r} is not a number{extra}") from None
+        if np.isnan(v) or (np.isinf(v) and not allow_inf):
+            raise InputError(f"{option}: {tok!r} must be finite")
+        if v < minimum or (strict and v == minimum):
+            cmp = ">" if strict else "≥"
+            raise InputError(f"{option}: {tok} must be {cmp} {minimum:g}")
+        out.append(v)
+    return out
+
+
+def parse_int_list(text, option, *, minimum=1):
+    """A comma list of integers ≥ ``minimum``."""
+    vals = parse_float_list(text, option, minimum=minimum)
+    if any(v != int(v) for v in vals):
+        raise InputError(f"{option}: {text!r} must be integers")
+    return [int(v) for v in vals]

@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny HDF5 inputs written into tmp_path, and a CLI runner."""
+
+import os
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kerncurve.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = os.path.join(ROOT, "sample_data")
+
+
+def gaussian_features(n, d, b=1.5, a=2.0, seed=0):
+    """Gaussian features with population eigenvalues k^-b and target power k^-a."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(1, d + 1, dtype=float)
+    lam = k**-b
+    w = np.sqrt(k**-a / lam)
+    x = rng.standard_normal((n, d)) * np.sqrt(lam)
+    return x, x @ w
+
+
+def write_h5(path, **datasets):
+    with h5py.File(path, "w") as f:
+        for key, val in datasets.items():
+            f[key.replace("__", "/")] = val
+    return str(path)
+
+
+@pytest.fixture
+def features_file(tmp_path):
+    x, y = gaussian_features(200, 30, seed=1)
+    return write_h5(tmp_path / "features.h5", features=x, targets=y)
+
+
+@pytest.fixture
+def gram_file(tmp_path):
+    x, y = gaussian_features(120, 40, seed=2)
+    return write_h5(tmp_path / "gram.h5", gram=x @ x.T, targets=y)
+
+
+@pytest.fixture
+def inputs_file(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((80, 5))
+    return write_h5(tmp_path / "inputs.h5", inputs=x, targets=np.sin(x[:, 0]) + x[:, 1] ** 2)
+
+
+class Result:
+    def __init__(self, r):
+        self.exit_code = r.exit_code
+        self.stdout = r.stdout
+        self.stderr = r.stderr
+        self.exception = r.exception
+
+
+@pytest.fixture
+def run():
+    """Invoke the CLI in-process; returns exit code, stdout and stderr separately."""
+
+    def _run(*args):
+        runner = CliRunner()
+        r = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        return Result(r)
+
+    return _run
+
+
+def read_csv(text):
+    """Parse kerncurve's CSV into a dict of float arrays."""
+    lines = [ln for ln in text.strip().splitlines() if not ln.startswith("#")]
+    header = lines[0].split(",")
+    rows = [[float(v) for v in ln.split(",")] for ln in lines[1:]]
+    arr = np.array(rows, dtype=float).reshape(len(rows), len(header))
+    return {h: arr[:, i] for i, h in enumerate(header)}
