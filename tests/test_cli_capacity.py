@@ -225,3 +225,18 @@ def test_bad_options(run, rep_file, tmp_path):
     assert "--channels" in one_error_line(run("capacity", rep_file, "--channels", "2"))
     f = write_h5(tmp_path / "o.h5", orbits=orbits_from_representation(cyclic(4).matrices, np.eye(4)))
     assert "exceeds" in one_error_line(run("capacity", f, "--p", "9", "--empirical", "--labelings", "5"))
+
+
+def test_orbits_not_of_this_representation_warn(run, tmp_path):
+    rep = cyclic(6, 2)
+    rng = np.random.default_rng(2)
+    wrong = rng.standard_normal((8, 6, rep.d))  # not orbits: centroids are not fixed by ρ
+    f = write_h5(tmp_path / "w.h5", representation=rep.matrices, orbits=wrong)
+    r = run("capacity", f, "--p", "1,2")
+    assert r.exit_code == 0
+    assert "not fixed by" in r.stderr
+    short = orbits_from_representation(rep.matrices, rng.standard_normal((8, rep.d)))[:, :3]
+    f = write_h5(tmp_path / "s.h5", representation=rep.matrices, orbits=short)
+    r = run("capacity", f, "--p", "1,2")
+    assert r.exit_code == 0
+    assert "each orbit has 3 points" in r.stderr
