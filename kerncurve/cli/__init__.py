@@ -28,6 +28,7 @@ COMMANDS = {
     "dynamics": "dynamics:command",
     "shift": "shift:command",
     "shift-optimize": "shift:optimize_command",
+    "capacity": "capacity:command",
 }
 
 
