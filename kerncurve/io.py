@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from .errors import InputError
 
 __all__ = [
     "Problem",
+    "DatasetSource",
     "open_h5",
     "read_array",
     "has_dataset",
@@ -113,26 +114,139 @@ def read_array(f, key, *, ndim=(1, 2), option=None, what=None, dtype=np.float64)
     return arr
 
 
-@dataclass
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where an array lives on disk, for reading it whole or streaming it in row blocks.
+
+    Attributes
+    ----------
+    path, key : str
+        File and dataset path.
+    shape : tuple
+    dtype : numpy.dtype
+        The stored dtype (float32 stays float32 on disk; blocks are converted when read).
+    chunks : tuple or None
+        HDF5 chunk shape (None when contiguous).
+    option, what : str
+        The CLI option that sets ``key`` and what the dataset means (for messages).
+    """
+
+    path: str
+    key: str
+    shape: tuple
+    dtype: np.dtype
+    chunks: tuple = None
+    option: str = None
+    what: str = None
+
+    @property
+    def where(self):
+        return f"{self.path}:{self.key}"
+
+    def read(self):
+        """The whole dataset as float64, validated like `read_array`."""
+        with open_h5(self.path) as f:
+            return read_array(f, self.key, ndim=(len(self.shape),), option=self.option, what=self.what)
+
+
+def _source(f, path, key, option, what):
+    obj = f[key]
+    return DatasetSource(path=path, key=key, shape=tuple(obj.shape), dtype=np.dtype(obj.dtype),
+                         chunks=tuple(obj.chunks) if obj.chunks else None, option=option, what=what)
+
+
+def _check_meta(f, key, *, ndim, option=None, what=None):
+    """`read_array`'s checks that need no data: presence, dtype, rank, emptiness."""
+    h5py = _h5py()
+    where = f"{f.filename}:{key}"
+    hint = f" (set another path with {option})" if option else ""
+    if key not in f:
+        raise InputError(f"dataset {key!r} not found in {f.filename!r}{hint}")
+    obj = f[key]
+    if not isinstance(obj, h5py.Dataset):
+        raise InputError(f"{where} is a group, not a dataset{hint}")
+    if obj.dtype.kind not in "iuf":
+        raise InputError(f"{where} has non-numeric dtype {obj.dtype}; store {what or 'it'} as floats")
+    if obj.ndim not in ndim:
+        want = " or ".join(f"{d}-D" for d in ndim)
+        raise InputError(f"{where} is {obj.ndim}-D with shape {obj.shape}; {what or 'it'} must be {want}")
+    if obj.ndim >= 1 and obj.shape[0] == 0:
+        raise InputError(f"{where} has zero samples (shape {obj.shape}); it needs at least one row")
+    if obj.size == 0:
+        raise InputError(f"{where} is empty (shape {obj.shape})")
+
+
 class Problem:
     """What a theory command needs from an input file.
 
     Exactly one of ``features``, ``gram`` or ``spectrum`` is set (``spectrum`` for a cache
     written by ``spectrum --save``). ``targets`` is (n, c) except for a spectrum cache.
+
+    Features and targets read by `load_problem` stay on disk until first used:
+    ``problem.features`` / ``problem.targets`` read them whole (validated, float64), while
+    `kerncurve.spectrum.compute_spectrum` can stream them in row blocks instead
+    (``feature_source`` / ``targets_source``) so that memory does not grow with n.
+
+    ``options`` carries the spectrum settings of the command line (``memory``,
+    ``engine``, ``scheduler``, ``top_eigen``…) to `compute_spectrum`.
     """
 
-    path: str
-    targets: np.ndarray = None
-    features: np.ndarray = None
-    gram: np.ndarray = None
-    spectrum: object = None
-    source_dtype: np.dtype = np.dtype(np.float64)
-    info: dict = field(default_factory=dict)
+    def __init__(self, path, targets=None, features=None, gram=None, spectrum=None,
+                 source_dtype=np.dtype(np.float64), info=None, *, feature_source=None, targets_source=None,
+                 options=None):
+        self.path = path
+        self._targets = targets
+        self._features = features
+        self.gram = gram
+        self.spectrum = spectrum
+        self.source_dtype = np.dtype(source_dtype)
+        self.info = {} if info is None else info
+        self.feature_source = feature_source
+        self.targets_source = targets_source
+        self.options = {} if options is None else dict(options)
+
+    def __repr__(self):
+        kind = ("spectrum" if self.spectrum is not None else "gram" if self.gram is not None else "features")
+        return f"Problem(path={self.path!r}, kind={kind!r}, n={self.n})"
+
+    @property
+    def features(self):
+        """(n, d) float64 features, read from disk on first use (None for Gram/spectrum problems)."""
+        if self._features is None and self.feature_source is not None:
+            self._features = self.feature_source.read()
+        return self._features
+
+    @features.setter
+    def features(self, value):
+        self._features = value
+
+    @property
+    def features_loaded(self):
+        """True once the features are in memory (always for a Problem built from arrays)."""
+        return self._features is not None
+
+    @property
+    def has_features(self):
+        return self._features is not None or self.feature_source is not None
+
+    @property
+    def targets(self):
+        """(n, c) float64 targets, read from disk on first use."""
+        if self._targets is None and self.targets_source is not None:
+            y = self.targets_source.read()
+            self._targets = y[:, None] if y.ndim == 1 else y
+        return self._targets
+
+    @targets.setter
+    def targets(self, value):
+        self._targets = value
 
     @property
     def n(self):
         if self.spectrum is not None:
             return self.spectrum.n
+        if self._targets is None and self.targets_source is not None:
+            return int(self.targets_source.shape[0])
         return self.targets.shape[0]
 
     @property
@@ -194,9 +308,20 @@ def load_problem(
             y = _targets(f, targets_key, k.shape[0])
             return Problem(path=path, targets=y, gram=k, source_dtype=f[gram_key].dtype, info={"source": gram_key})
         if features_key in f:
-            x = read_array(f, features_key, ndim=(2,), option="--features-key", what="features (n, d)")
-            y = _targets(f, targets_key, x.shape[0])
-            return Problem(path=path, targets=y, features=x, source_dtype=f[features_key].dtype, info={"source": features_key})
+            # metadata only: the features (and their targets) are read on first use or streamed
+            what = "features (n, d)"
+            _check_meta(f, features_key, ndim=(2,), option="--features-key", what=what)
+            fsrc = _source(f, path, features_key, "--features-key", what)
+            twhat = "targets (n,) or (n, c)"
+            _check_meta(f, targets_key, ndim=(1, 2), option="--targets-key", what=twhat)
+            tsrc = _source(f, path, targets_key, "--targets-key", twhat)
+            if tsrc.shape[0] != fsrc.shape[0]:
+                raise InputError(
+                    f"{path}:{targets_key} has {tsrc.shape[0]} samples but the kernel has {fsrc.shape[0]}; "
+                    "targets need one row per sample"
+                )
+            return Problem(path=path, source_dtype=fsrc.dtype, info={"source": features_key},
+                           feature_source=fsrc, targets_source=tsrc)
         raise InputError(
             f"{path!r} has no {gram_key!r} or {features_key!r} dataset (and no --kernel with {inputs_key!r}); "
             "see README: HDF5 schema"

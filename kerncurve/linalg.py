@@ -1,0 +1,358 @@
+"""Dense symmetric eigenproblems at the eigenvalues-only cost, and top-k by block Krylov.
+
+The theory needs every eigenvalue η_k of a symmetric PSD matrix A and the projections
+Uᵀy of a few target vectors on its eigenvectors, never the eigenvectors themselves. So:
+
+1. Householder tridiagonalization A = Q T Qᵀ (LAPACK ``dsytrd`` with its optimal
+   workspace: the blocked, BLAS-3 half of the reduction; the default ``lwork`` falls back to
+   the unblocked code);
+2. z = Qᵀy by applying the stored reflectors to the targets (LAPACK ``dormtr``; a blocked
+   compact-WY version in numpy when LAPACK's is not reachable);
+3. T's eigenvalues and Sᵀz together. Fast path: T + sI = BᵀB (``dpttrf``, B upper
+   bidiagonal, s = n·eps·‖T‖ keeps round-off-negative eigenvalues away from zero) and the
+   bidiagonal SVD B = Q Σ Pᵀ by implicit QR (``dbdsqr``), which applies its rotations to the
+   c columns of z instead of accumulating n×n vectors: Pᵀz in O(n²c). η = σ² − s.
+   Otherwise (T + sI not positive definite, i.e. A is not PSD to round-off) MRRR
+   (``eigh_tridiagonal``, driver ``stemr``) and an explicit Sᵀz.
+
+Step 1 is the cost of ``scipy.linalg.eigvalsh`` (which is ``dsytrd`` + ``dsterf``); steps 2–3
+are O(n²c). ``scipy.linalg.eigh`` with eigenvectors costs about twice as much.
+
+``dormtr`` and ``dbdsqr`` are not wrapped by ``scipy.linalg.lapack``; they are called through
+the function pointers that ``scipy.linalg.cython_lapack`` exports (the route numba uses).
+
+`top_eigenpairs` is a block Lanczos method with full reorthogonalization on a matrix-free
+operator (``matmat``): it touches the operator only through products with blocks of b
+vectors (BLAS 3), where ARPACK (``scipy.sparse.linalg.eigsh``) multiplies one vector at a
+time and is bound by memory bandwidth on a dense Gram.
+"""
+
+import ctypes
+import functools
+
+import numpy as np
+import scipy.linalg
+from scipy.linalg import lapack
+
+__all__ = ["eigh_project", "tridiagonalize", "apply_qt", "tridiagonal_eig_project", "top_eigenpairs", "TopEig"]
+
+
+# --------------------------------------------------------------------------------------
+# LAPACK routines that scipy.linalg.lapack does not wrap, through cython_lapack's pointers
+
+@functools.lru_cache(maxsize=None)
+def _cython_lapack(name, nargs):
+    """A ctypes function for ``scipy.linalg.cython_lapack.<name>`` (all arguments pointers), or None."""
+    try:
+        import scipy.linalg.cython_lapack as cl
+
+        cap = cl.__pyx_capi__[name]
+        get_name = ctypes.pythonapi.PyCapsule_GetName
+        get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+        get_ptr = ctypes.pythonapi.PyCapsule_GetPointer
+        get_ptr.restype, get_ptr.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+        sig = get_name(cap).decode()
+        if "int *" not in sig:  # only the LP64 interface is supported here
+            return None
+        ptr = get_ptr(cap, get_name(cap))
+        if not ptr:
+            return None
+        return ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * nargs))(ptr)
+    except Exception:  # noqa: BLE001 - any failure means: use the fallback
+        return None
+
+
+def _p(arr):
+    return arr.ctypes.data_as(ctypes.c_void_p)
+
+
+def _int(v):
+    return ctypes.byref(ctypes.c_int(int(v)))
+
+
+def _char(s):
+    return ctypes.c_char_p(s.encode())
+
+
+# --------------------------------------------------------------------------------------
+# Step 1: A = Q T Qᵀ
+
+def tridiagonalize(af):
+    """Householder tridiagonalization of a symmetric matrix, overwriting ``af``.
+
+    Parameters
+    ----------
+    af : ndarray (n, n), float64, Fortran-contiguous
+        Only its lower triangle is read. (A C-contiguous symmetric matrix ``a`` can be passed
+        as ``a.T``.) Overwritten by the reflectors.
+
+    Returns
+    -------
+    c, d, e, tau
+        ``c`` holds the reflectors (lower storage), ``d`` (n,) and ``e`` (n−1,) the diagonal
+        and off-diagonal of T, ``tau`` (n−1,) the reflector scalars.
+    """
+    n = af.shape[0]
+    lwork, info = lapack.dsytrd_lwork(n, lower=1)
+    if info != 0:
+        lwork = n * 64
+    c, d, e, tau, info = lapack.dsytrd(af, lower=1, lwork=max(int(lwork), 1), overwrite_a=1)
+    if info != 0:  # pragma: no cover - dsytrd only fails on invalid arguments
+        raise RuntimeError(f"dsytrd failed (info={info})")
+    return c, d, e, tau
+
+
+# --------------------------------------------------------------------------------------
+# Step 2: z = Qᵀ y
+
+def _ormtr_lapack(c, tau, y):
+    fn = _cython_lapack("dormtr", 13)
+    if fn is None:
+        return None
+    n = c.shape[0]
+    z = np.array(y, dtype=np.float64, order="F", copy=True)
+    m, nc = z.shape
+    info = ctypes.c_int(0)
+    work = np.empty(1)
+    c = np.asfortranarray(c)
+    tau = np.ascontiguousarray(tau, dtype=np.float64)
+    args = (_char("L"), _char("L"), _char("T"), _int(m), _int(nc), _p(c), _int(n), _p(tau), _p(z), _int(m))
+    fn(*args, _p(work), _int(-1), ctypes.byref(info))
+    if info.value != 0:
+        return None
+    lwork = max(int(work[0]), nc, 1)
+    work = np.empty(lwork)
+    fn(*args, _p(work), _int(lwork), ctypes.byref(info))
+    if info.value != 0:
+        return None
+    return z
+
+
+def _ormtr_numpy(c, tau, y, block=64):
+    """Qᵀy by blocks of ``block`` reflectors in compact WY form (numpy/BLAS 3).
+
+    Q = H(1)…H(n−1), H(i) = I − τ_i v_i v_iᵀ with v_i = [0…0, 1 (row i+1), c[i+2:, i]]. A
+    block of consecutive reflectors is I − V S⁻¹ Vᵀ with S = diag(1/τ) + striu(VᵀV)
+    (Joffrain, Low, Quintana-Ortí, van de Geijn & Van Zee, ACM TOMS 32, 2006), so
+    Qᵀy applies (I − V S⁻ᵀ Vᵀ) block after block, first block first.
+    """
+    n = c.shape[0]
+    z = np.array(y, dtype=np.float64, copy=True)
+    for j0 in range(0, n - 1, block):  # n/64 blocks, each a few BLAS-3 calls
+        j1 = min(j0 + block, n - 1)
+        m = j1 - j0
+        v = np.tril(c[j0 + 1:, j0:j1], -1)  # row r ↔ global row j0+1+r; column jj ↔ reflector j0+jj
+        idx = np.arange(m)
+        v[idx, idx] = 1.0
+        t = tau[j0:j1]
+        live = t != 0
+        v[:, ~live] = 0.0  # τ = 0: the reflector is the identity
+        s = np.triu(v.T @ v, 1)
+        s[idx, idx] = np.where(live, 1.0 / np.where(live, t, 1.0), 1.0)
+        w = v.T @ z[j0 + 1:]
+        w = scipy.linalg.solve_triangular(s, w, trans="T", lower=False, check_finite=False)
+        z[j0 + 1:] -= v @ w
+    return z
+
+
+def apply_qt(c, tau, y):
+    """z = Qᵀy for the Q of `tridiagonalize` (LAPACK ``dormtr``, else blocked numpy)."""
+    z = _ormtr_lapack(c, tau, y)
+    return _ormtr_numpy(c, tau, y) if z is None else np.ascontiguousarray(z)
+
+
+# --------------------------------------------------------------------------------------
+# Step 3: eigenvalues of T and Sᵀz
+
+def _bdsqr_project(d, e, z):
+    """η (descending) and Sᵀz via T + sI = BᵀB and the bidiagonal SVD; None if not applicable."""
+    fn = _cython_lapack("dbdsqr", 15)
+    n = d.size
+    if fn is None or n < 2:
+        return None
+    scale = float(np.max(np.abs(d)) + 2 * (np.max(np.abs(e)) if e.size else 0.0))
+    if scale == 0 or not np.isfinite(scale):
+        return None
+    shift = max(n, 16) * np.finfo(np.float64).eps * scale
+    dd, ee, info = lapack.dpttrf(d + shift, e.copy())
+    if info != 0:  # not positive definite: A has eigenvalues below −s
+        return None
+    bd = np.sqrt(dd)
+    be = ee * bd[:-1]  # B = D^{1/2} Lᵀ, upper bidiagonal, BᵀB = L D Lᵀ = T + sI
+    vt = np.array(z, dtype=np.float64, order="F", copy=True)
+    nc = vt.shape[1]
+    work = np.empty(max(4 * n, 1))
+    info = ctypes.c_int(0)
+    dummy = np.zeros(1)
+    bd = np.ascontiguousarray(bd)
+    be = np.ascontiguousarray(be)
+    fn(_char("U"), _int(n), _int(nc), _int(0), _int(0), _p(bd), _p(be), _p(vt), _int(n),
+       _p(dummy), _int(1), _p(dummy), _int(1), _p(work), ctypes.byref(info))
+    if info.value != 0:
+        return None
+    return bd**2 - shift, np.ascontiguousarray(vt)  # bdsqr sorts σ descending
+
+
+def _stemr_project(d, e, z):
+    w, s = scipy.linalg.eigh_tridiagonal(d, e, lapack_driver="stemr", check_finite=False)
+    return w[::-1], (s.T @ z)[::-1]
+
+
+def tridiagonal_eig_project(d, e, z):
+    """All eigenvalues of the tridiagonal T (descending) and Sᵀz, S its eigenvectors."""
+    out = _bdsqr_project(d, e, z)
+    return _stemr_project(d, e, z) if out is None else out
+
+
+def eigh_project(a, y, *, overwrite_a=False, method="auto"):
+    """Eigenvalues of a symmetric matrix and the projections of ``y`` on its eigenvectors.
+
+    Parameters
+    ----------
+    a : ndarray (n, n)
+        Symmetric. A Fortran-contiguous array is read in its lower triangle, a C-contiguous
+        one in its upper triangle (the same numbers when ``a`` is symmetric).
+    y : ndarray (n, c)
+    overwrite_a : bool
+        Allow ``a`` to be destroyed (saves a copy).
+    method : {"auto", "tridiagonal", "eigh"}
+        "auto"/"tridiagonal": the eigenvalues-only route of this module; "eigh": LAPACK
+        ``syevd`` with eigenvectors (the reference).
+
+    Returns
+    -------
+    eta : ndarray (n,), descending
+    proj : ndarray (n, c)
+        Uᵀy, row k for eigenvalue eta[k].
+    """
+    a = np.asarray(a, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    if method == "eigh":
+        eta, u = scipy.linalg.eigh(a, overwrite_a=overwrite_a, check_finite=False, driver="evd")
+        return eta[::-1], (u.T @ y)[::-1]
+    if a.shape[0] == 1:
+        return a.reshape(1).copy(), y.copy()
+    if a.flags.f_contiguous:
+        af = a if overwrite_a else a.copy(order="F")
+    elif a.flags.c_contiguous:
+        af = (a if overwrite_a else a.copy()).T  # the transpose of a symmetric matrix
+    else:
+        af = np.array(a, order="F")
+    c, d, e, tau = tridiagonalize(af)
+    z = apply_qt(c, tau, y)
+    del c, af
+    return tridiagonal_eig_project(d, e, z)
+
+
+# --------------------------------------------------------------------------------------
+# Top-k eigenpairs by block Lanczos
+
+class TopEig:
+    """Result of `top_eigenpairs`.
+
+    Attributes
+    ----------
+    values : ndarray (k,), descending
+    vectors : ndarray (dim, k), orthonormal Ritz vectors
+    residuals : ndarray (k,)
+        ‖A x_i − θ_i x_i‖ / θ_1 for each Ritz pair.
+    converged : bool
+    subspace : int
+        Dimension of the Krylov subspace used.
+    products : int
+        Number of operator-times-vector products (columns passed to ``matmat``).
+    """
+
+    def __init__(self, values, vectors, residuals, converged, subspace, products):
+        self.values, self.vectors, self.residuals = values, vectors, residuals
+        self.converged, self.subspace, self.products = converged, subspace, products
+
+
+def _orth(v):
+    q, _ = np.linalg.qr(v)
+    return q
+
+
+def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-9, max_subspace=None, seed=0, progress=None):
+    """Top ``k`` eigenpairs of a symmetric PSD operator by block Lanczos.
+
+    Block Krylov space span{Ω, AΩ, A²Ω, …} (Ω random, ``block`` columns) with full
+    reorthogonalization (twice), Rayleigh–Ritz on T = QᵀAQ. Since AQ_j − Σ_i Q_i(Q_iᵀAQ_j) =
+    Q_{j+1}R_{j+1}, the residual of a Ritz pair (θ, Qs) is ‖R_{j+1} s_last‖ (s_last: the
+    last block of s) — no extra products. Stops when the k leading residuals are below
+    ``tol``·θ_1 or the subspace reaches ``max_subspace`` (then ``converged`` is False).
+
+    Parameters
+    ----------
+    matmat : callable
+        ``matmat(V)`` returns A V for V of shape (dim, b).
+    dim : int
+        Order of A.
+    k : int
+        Number of eigenpairs, 1 ≤ k < dim.
+    block : int, optional
+        Block size b [default: max(8, ⌈k/4⌉)].
+    tol : float
+        Residual tolerance relative to the largest eigenvalue.
+    max_subspace : int, optional
+        [default: min(dim, 6k + 4b)].
+    """
+    if not 1 <= k < dim:
+        raise ValueError(f"k must be in [1, dim), got k={k}, dim={dim}")
+    b = min(int(block or max(8, -(-k // 4))), dim)
+    cap = int(max_subspace or 6 * k + 4 * b)
+    cap = min(dim, max(cap, k + b))
+    rng = np.random.default_rng(seed)
+    basis = np.empty((dim, min(dim, cap + b)))  # Q = [Q_1 … Q_j], filled block by block
+    t = np.zeros((basis.shape[1], basis.shape[1]))  # T = QᵀAQ, upper block triangle filled
+    v = _orth(rng.standard_normal((dim, b)))
+    m = products = 0
+    converged = False
+    theta = s = res = None
+    while True:
+        nb = v.shape[1]
+        basis[:, m: m + nb] = v
+        m += nb
+        av = np.asarray(matmat(v), dtype=np.float64)
+        products += nb
+        q = basis[:, :m]
+        h = q.T @ av
+        w = av - q @ h
+        h2 = q.T @ w  # second pass: orthogonality to machine precision
+        w -= q @ h2
+        t[:m, m - nb: m] = h + h2
+        if progress is not None:
+            progress(nb)
+        if m >= dim:  # the space is everything: Rayleigh–Ritz is exact
+            theta, s = _ritz(t[:m, :m])
+            res = np.zeros(m)
+            converged = True
+            break
+        qn, r = np.linalg.qr(w)
+        if m >= min(k + b, cap):
+            theta, s = _ritz(t[:m, :m])
+            res = np.linalg.norm(r @ s[m - nb:, :k], axis=0) / max(abs(theta[0]), 1e-300)
+            if np.all(res <= tol):
+                converged = True
+                break
+            if m >= cap:
+                break
+        room = min(b, dim - m, basis.shape[1] - m)
+        v = qn[:, :room]
+        if np.min(np.abs(np.diag(r))[:room]) < 1e-12 * max(np.abs(t[0, 0]), 1e-300):
+            # the space became invariant: continue with fresh random directions
+            fresh = rng.standard_normal((dim, room))
+            for _ in range(2):
+                fresh -= q @ (q.T @ fresh)
+            v = _orth(fresh)
+    vectors = basis[:, :m] @ s[:, :k]
+    return TopEig(theta[:k].copy(), vectors, np.asarray(res[:k]), converged, m, products)
+
+
+def _ritz(t):
+    """Ritz values (descending) and vectors of the upper block triangle ``t``."""
+    t = np.triu(t) + np.triu(t, 1).T
+    theta, s = np.linalg.eigh(t)
+    return theta[::-1], s[:, ::-1]
