@@ -446,11 +446,10 @@ def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, sched
     src = problem.feature_source
     n, d = problem._features.shape if problem.features_loaded else src.shape
     top = _check_top(top, min(n, d), "the feature kernel")
-    in_memory = problem.features_loaded or src is None or (d >= n and engine != "dask")
+    if engine == "dask" and src is None:
+        raise InputError("--engine dask reads the features from the input file; this problem was built from arrays")
+    in_memory = src is None or (engine != "dask" and (problem.features_loaded or d >= n))
     if in_memory:
-        if engine == "dask":
-            raise InputError("--engine dask streams the features from the input file; it cannot be combined with "
-                             "options that load them into memory (--empirical)")
         if memory is not None and not problem.features_loaded:
             unused("--memory", "with d ≥ n the feature route needs the n×n Gram in memory")
         x, y = problem.features, problem.targets
@@ -517,6 +516,8 @@ def write_spectrum(spec, path, input_sha256="", extra_attrs=None):
             g.attrs["n"] = spec.n
             g.attrs["residual_power"] = spec.residual_power
             g.attrs["route"] = spec.route
+            if spec.exact_modes is not None:  # modes beyond are the modeled power-law tail
+                g.attrs["exact_modes"] = int(spec.exact_modes)
 
 
 def read_spectrum_group(f):
@@ -540,7 +541,9 @@ def read_spectrum_group(f):
     order = np.argsort(eta)[::-1]
     g = f["spectrum"]
     n = int(g.attrs.get("n", eta.size))
-    return Spectrum(eta[order], coeffs[order], float(g.attrs.get("residual_power", 0.0)), n, "cache")
+    exact = g.attrs.get("exact_modes")
+    return Spectrum(eta[order], coeffs[order], float(g.attrs.get("residual_power", 0.0)), n, "cache",
+                    exact_modes=None if exact is None else int(exact))
 
 
 def power_law_fit(y, lo_frac=0.01, hi_frac=0.5, min_points=5):

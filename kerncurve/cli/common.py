@@ -5,6 +5,7 @@ A command is written as::
     @click.command("name")
     @input_argument
     @input_options            # keys and --kernel (for commands that read a kernel problem)
+    @spectrum_options         # --top-eigen, --memory, --engine, --scheduler (commands that compute a spectrum)
     @output_options           # -o/--output, --json, --plot, --quiet, --seed, --debug
     def command(input, ..., **opts):
         with Session(opts) as s:              # reporter, warnings → stderr, output checks
@@ -28,6 +29,7 @@ from ..report import Reporter
 __all__ = [
     "input_argument",
     "input_options",
+    "spectrum_options",
     "output_options",
     "Session",
     "parse_p",
@@ -51,6 +53,30 @@ def input_options(f):
                      help="rbf/laplace bandwidth h  [default: median pairwise distance]"),
         click.option("--degree", type=int, default=2, show_default=True, help="poly kernel degree."),
         click.option("--depth", type=int, default=1, show_default=True, help="Hidden layers of relu-nngp/relu-ntk."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def spectrum_options(f):
+    """How the spectrum is computed: top-k, the streaming budget, the engine (`compute_spectrum`)."""
+    opts = [
+        click.option("--top-eigen", type=click.IntRange(min=1), default=None, metavar="K",
+                     help="Compute only the top K eigenpairs (block Krylov) and model the rest of the spectrum as "
+                          "a power-law tail with the exact remaining trace and target power; predictions are "
+                          "reliable for P ≤ K/4  [default: all modes]"),
+        click.option("--memory", default=None, metavar="SIZE",
+                     help="Memory budget for streaming /features from the file in row blocks (512M, 2G…); the "
+                          "plain feature route is streamed unless the samples are needed in memory "
+                          "(--empirical)  [default: 512M]"),
+        click.option("--engine", type=click.Choice(["numpy", "dask"]), default="numpy", show_default=True,
+                     help="dask: sum the feature route's XᵀX and Xᵀy with dask.array "
+                          "(pip install 'kerncurve[dask]')."),
+        click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="dask.distributed scheduler (tcp://HOST:PORT) for --engine dask  [default: a local cluster]"),
+        click.option("--scheduler-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+                     show_default=True, metavar="SECONDS", help="Give up connecting to --scheduler after this long."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -113,7 +139,11 @@ class Session:
         kparams = {"bandwidth": o.get("bandwidth"), "degree": o.get("degree", 2), "depth": o.get("depth", 1)}
         if o.get("bandwidth") is not None and not o["bandwidth"] > 0:
             raise InputError(f"--bandwidth must be positive, got {o['bandwidth']}")
-        return load_problem(
+        if o.get("memory") is not None:
+            from ..stream import parse_size
+
+            parse_size(o["memory"])  # a bad size is an error before any work
+        problem = load_problem(
             path,
             features_key=o.get("features_key", "/features"),
             gram_key=o.get("gram_key", "/gram"),
@@ -122,6 +152,16 @@ class Session:
             kernel=o.get("kernel"),
             kernel_params=kparams,
         )
+        problem.options.update(
+            memory=o.get("memory"), engine=o.get("engine") or "numpy", scheduler=o.get("scheduler"),
+            scheduler_timeout=o.get("scheduler_timeout"), top_eigen=o.get("top_eigen"), seed=self.rng_seed,
+            progress=self.reporter.progress,
+        )
+        if o.get("empirical") and problem.has_features and o.get("engine") != "dask":
+            # the simulation needs every sample in memory: read them once, and let the
+            # spectrum use them there instead of streaming the file a second time
+            problem.features  # noqa: B018 - loads
+        return problem
 
     def emit(self, table, *, command, params=None, summary=None):
         self.reporter.emit(table, output=self.opts.get("output"), as_json=self.opts.get("as_json", False),

@@ -10,7 +10,15 @@ from ..report import Table, plot_curves
 from ..simulate.dynamics import simulate_loss
 from ..spectrum import compute_spectrum, spectrum_summary
 from ..theory import dynamics as theory
-from .common import input_argument, input_options, output_options, parse_float_list, parse_p, run_session
+from .common import (
+    input_argument,
+    input_options,
+    output_options,
+    parse_float_list,
+    parse_p,
+    run_session,
+    spectrum_options,
+)
 
 COLUMNS = ["width", "p", "time", "loss"]
 EMPIRICAL = ["loss_empirical", "loss_empirical_sem"]
@@ -51,6 +59,7 @@ def parse_spec(text, option, *, allow_inf=True):
 @click.option("--draws", type=click.IntRange(min=2), default=40, show_default=True,
               help="Random draws of projection and data per (width, p) for --empirical.")
 @input_options
+@spectrum_options
 @output_options
 @run_session
 def command(s, input, width_spec, p_spec, time_spec, compute_spec, empirical, draws, **_):

@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import InputError, NumericalWarning
 from ..report import Table, plot_curves
 from ..simulate.ridge import krr_learning_curve
-from ..spectrum import compute_spectrum
+from ..spectrum import compute_spectrum, top_eigen_warning
 from ..theory.modesums import ModeSums
 from ..theory.ridge import heldout_error, learning_curve, modal_errors, optimal_ridge
 from .common import (
@@ -18,6 +18,7 @@ from .common import (
     parse_float_list,
     parse_p,
     run_session,
+    spectrum_options,
 )
 
 COLUMNS = ["p", "ridge", "noise", "kappa", "gamma", "eg"]
@@ -40,6 +41,7 @@ TRAILING = ["e_train", "residual"]
 @click.option("--modes-top", type=click.IntRange(min=1), default=None,
               help="Only the top K modes in --modes-output  [default: all]")
 @input_options
+@spectrum_options
 @output_options
 @run_session
 def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, modes_output, modes_top, **_):
@@ -72,6 +74,9 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, modes_o
     spec = compute_spectrum(problem)
     eta, v2, vperp = spec.eigenvalues, spec.target_power, spec.residual_power
     ms = ModeSums(eta, {"one": 1.0, "power": v2})
+    top_msg = top_eigen_warning(spec, float(p.max()))
+    if top_msg:
+        rep.warn(top_msg)
     if np.any(p > 0.2 * n):
         rep.warn(
             f"P up to {p.max()} exceeds 0.2 n = {0.2 * n:g}: the theory assumes training sets much smaller than the "
@@ -134,6 +139,9 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, modes_o
         "points": len(table),
         "max_residual": max_res,
     }
+    if spec.exact_modes is not None:
+        summary["top_eigen"] = spec.exact_modes
+        summary["tail_modes"] = spec.rank - spec.exact_modes
     for key in ("kernel", "bandwidth", "bandwidth_rule", "degree", "depth"):
         if key in problem.info:
             summary[key] = problem.info[key]
