@@ -340,13 +340,17 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-9, max_subspace=None, s
             if m >= cap:
                 break
         room = min(b, dim - m, basis.shape[1] - m)
-        v = qn[:, :room]
-        if np.min(np.abs(np.diag(r))[:room]) < 1e-12 * max(np.abs(t[0, 0]), 1e-300):
-            # the space became invariant: continue with fresh random directions
-            fresh = rng.standard_normal((dim, room))
+        scale = max(np.max(np.abs(np.diag(t[:m, :m]))), 1e-300)
+        good = np.flatnonzero(np.abs(np.diag(r)) > 1e-10 * scale)[:room]
+        v = qn[:, good]
+        if good.size < room:
+            # (nearly) invariant directions: AQ_j has no new component there; their columns
+            # of qn are round-off. Keep the real ones, continue with fresh random directions.
+            fresh = rng.standard_normal((dim, room - good.size))
             for _ in range(2):
                 fresh -= q @ (q.T @ fresh)
-            v = _orth(fresh)
+                fresh -= v @ (v.T @ fresh)
+            v = np.hstack([v, _orth(fresh)])
     vectors = basis[:, :m] @ s[:, :k]
     return TopEig(theta[:k].copy(), vectors, np.asarray(res[:k]), converged, m, products)
 
