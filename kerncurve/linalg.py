@@ -275,7 +275,7 @@ def _orth(v):
     return q
 
 
-def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-9, max_subspace=None, seed=0, progress=None):
+def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, seed=0, progress=None):
     """Top ``k`` eigenpairs of a symmetric PSD operator by block Lanczos.
 
     Block Krylov space span{Ω, AΩ, A²Ω, …} (Ω random, ``block`` columns) with full
@@ -308,7 +308,7 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-9, max_subspace=None, s
     basis = np.empty((dim, min(dim, cap + b)))  # Q = [Q_1 … Q_j], filled block by block
     t = np.zeros((basis.shape[1], basis.shape[1]))  # T = QᵀAQ, upper block triangle filled
     v = _orth(rng.standard_normal((dim, b)))
-    m = products = 0
+    m = products = checked = 0
     converged = False
     theta = s = res = None
     while True:
@@ -326,19 +326,24 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-9, max_subspace=None, s
         if progress is not None:
             progress(nb)
         if m >= dim:  # the space is everything: Rayleigh–Ritz is exact
-            theta, s = _ritz(t[:m, :m])
-            res = np.zeros(m)
+            theta, s = _ritz(t[:m, :m], k)
+            res = np.zeros(k)
             converged = True
             break
         qn, r = np.linalg.qr(w)
-        if m >= min(k + b, cap):
-            theta, s = _ritz(t[:m, :m])
+        # Rayleigh–Ritz costs O(m²k): check once the space can hold the k pairs, then
+        # whenever it has grown by a sixth (and at the cap)
+        if m >= min(k + b, cap) and (checked == 0 or m >= 7 * checked / 6 or m + b > cap):
+            checked = m
+            theta, s = _ritz(t[:m, :m], k)
             res = np.linalg.norm(r @ s[m - nb:, :k], axis=0) / max(abs(theta[0]), 1e-300)
             if np.all(res <= tol):
                 converged = True
                 break
-            if m >= cap:
-                break
+        if m >= cap:
+            theta, s = _ritz(t[:m, :m], k)
+            res = np.linalg.norm(r @ s[m - nb:, :k], axis=0) / max(abs(theta[0]), 1e-300)
+            break
         room = min(b, dim - m, basis.shape[1] - m)
         scale = max(np.max(np.abs(np.diag(t[:m, :m]))), 1e-300)
         good = np.flatnonzero(np.abs(np.diag(r)) > 1e-10 * scale)[:room]
@@ -355,8 +360,10 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-9, max_subspace=None, s
     return TopEig(theta[:k].copy(), vectors, np.asarray(res[:k]), converged, m, products)
 
 
-def _ritz(t):
-    """Ritz values (descending) and vectors of the upper block triangle ``t``."""
+def _ritz(t, k):
+    """The k largest Ritz values (descending) and their vectors, from the upper block triangle ``t``."""
     t = np.triu(t) + np.triu(t, 1).T
-    theta, s = np.linalg.eigh(t)
+    m = t.shape[0]
+    k = min(k, m)
+    theta, s = scipy.linalg.eigh(t, subset_by_index=(m - k, m - 1), driver="evr", check_finite=False)
     return theta[::-1], s[:, ::-1]
