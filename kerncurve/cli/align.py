@@ -20,7 +20,7 @@ from ..kernels import KERNELS
 from ..report import Table
 from ..simulate.alignment import integrate_toy, train_deep_linear
 from ..theory import alignment as th
-from .common import input_argument, output_options, run_session
+from .common import input_argument, output_options, parse_range, run_session
 
 LINEAR_COLUMNS = ["time", "loss", "top_overlap", "anisotropy"]
 LINEAR_EMPIRICAL = ["loss_empirical", "loss_empirical_sem", "top_overlap_empirical",
@@ -40,13 +40,7 @@ def parse_times(text, option="--time"):
     if not text:
         raise InputError(f"{option} is empty; give a comma list like 0,1,5 or a range START:STOP:NUM")
     if ":" in text:
-        parts = text.split(":")
-        try:
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if len(parts) != 3:
-                raise ValueError
-        except (ValueError, IndexError):
-            raise InputError(f"{option} {text!r}: a range is START:STOP:NUM, e.g. 0:20:101") from None
+        start, stop, num = parse_range(text, option, "0:20:101")
         if not (np.isfinite(start) and np.isfinite(stop)) or start < 0 or stop <= start or num < 2:
             raise InputError(f"{option} {text!r}: need 0 ≤ START < STOP (finite, STOP > 0) and NUM ≥ 2")
         return np.linspace(start, stop, num)

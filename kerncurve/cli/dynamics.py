@@ -10,7 +10,15 @@ from ..report import Table, plot_curves
 from ..simulate.dynamics import simulate_loss
 from ..spectrum import compute_spectrum, spectrum_summary
 from ..theory import dynamics as theory
-from .common import input_argument, input_options, output_options, parse_float_list, parse_p, run_session
+from .common import (
+    input_argument,
+    input_options,
+    output_options,
+    parse_float_list,
+    parse_p,
+    parse_range,
+    run_session,
+)
 
 COLUMNS = ["width", "p", "time", "loss"]
 EMPIRICAL = ["loss_empirical", "loss_empirical_sem"]
@@ -21,13 +29,7 @@ def parse_spec(text, option, *, allow_inf=True):
     """Positive numbers: a comma list (``inf`` allowed) or ``START:STOP:NUM`` (NUM log-spaced)."""
     text = (text or "").strip()
     if ":" in text:
-        parts = text.split(":")
-        try:
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if len(parts) != 3:
-                raise ValueError
-        except (ValueError, IndexError):
-            raise InputError(f"{option} {text!r}: a range is START:STOP:NUM, e.g. 1:1e5:20") from None
+        start, stop, num = parse_range(text, option, "1:1e5:20")
         if not (np.isfinite(start) and np.isfinite(stop)) or start <= 0 or stop < start or num < 1:
             raise InputError(f"{option} {text!r}: need 0 < START ≤ STOP (finite) and NUM ≥ 1")
         return np.unique(np.geomspace(start, stop, num))
