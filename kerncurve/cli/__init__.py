@@ -22,6 +22,7 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = {
     "spectrum": "spectrum:command",
     "predict": "predict:command",
+    "dmft": "dmft:command",
 }
 
 

@@ -133,7 +133,7 @@ def train_networks(
     x_test, y_test : ndarray, optional
         Test points, evaluated but not trained on.
     progress : callable, optional
-        Called with the number of steps done.
+        Called with 1 after each step (an ``advance`` callback).
 
     Returns
     -------
@@ -168,7 +168,7 @@ def train_networks(
             e[:, :P] = (y - fc[:, n, :P]) / P
             fc[:, n + 1] = fc[:, n] + dt * np.einsum("spq,sq->sp", K0, e)
             if progress is not None:
-                progress(n + 1)
+                progress(1)
     else:
         for n in range(steps + 1):
             kernels[:, n] = _ntk(x_all, hs, gs, phi)
@@ -188,7 +188,7 @@ def train_networks(
             gs = _backward(hs, weights, phi, dphi)
             fc[:, n + 1] = (out - out0) / (gamma0 * N)
             if progress is not None:
-                progress(n + 1)
+                progress(1)
     loss = 0.5 * np.mean((y[None, None, :] - fc[:, :, :P]) ** 2, axis=-1)
     test_loss = None
     if y_test is not None:

@@ -47,6 +47,7 @@ __all__ = [
     "kernel_alignment",
     "static_kernel_loss",
     "deep_linear_memory",
+    "two_layer_memory",
 ]
 
 
@@ -246,7 +247,7 @@ def two_layer(
         `kerncurve.simulate.dmft.train_networks` runs); the two differ by O(gamma0 dt).
         For ``gamma0 = 0`` both are the same.
     progress : callable, optional
-        Called with the number of steps done after each step.
+        Called with 1 after each step (an ``advance`` callback).
 
     Returns
     -------
@@ -296,7 +297,7 @@ def two_layer(
             w = w + step * (ph @ delta)
             h = h + step * ((g * delta) @ kx)
         if progress is not None:
-            progress(n + 1)
+            progress(1)
     return _finish(gamma0, dt, y, kernels, residual, f_test, y_test, 0)
 
 
@@ -358,6 +359,12 @@ def static_kernel_loss(kernel: np.ndarray, y: np.ndarray, times: np.ndarray,
 
 
 # --------------------------------------------------------------------------- deep linear
+
+
+def two_layer_memory(n_points: int, steps: int, samples: int) -> int:
+    """Bytes held by `two_layer`: about six (samples x points) work arrays plus the kernel
+    at every step."""
+    return int(8 * (6 * samples * (n_points + 1) + 2 * (steps + 1) * n_points * n_points))
 
 
 def deep_linear_memory(n_points: int, steps: int, depth: int) -> int:
@@ -539,7 +546,7 @@ def deep_linear(
     Parameters
     ----------
     kx, y, gamma0, time, dt, n_test, y_test, progress
-        As in `two_layer` (``progress`` receives the number of converged steps).
+        As in `two_layer` (``progress`` receives the number of steps each converged horizon adds).
     depth : int
         Number of hidden layers L >= 1.
     damping : float
@@ -599,7 +606,7 @@ def deep_linear(
                 partial=partial,
             )
         partial = _finish(gamma0, dt, y, K, state.residual, f_test, y_test, total_iter)
-        old_T1 = T1
         if progress is not None:
-            progress(h_steps)
+            progress(h_steps - (old_T1 - 1 if old_T1 else 0))
+        old_T1 = T1
     return partial
