@@ -100,14 +100,17 @@ def test_empirical_columns_and_plot(run, dmft_file, tmp_path):
 
 
 def test_deep_linear_route(run, dmft_file):
-    r = run("dmft", dmft_file, "--gamma0", "1", "--time", "0.3", "--dt", "0.1", "--activation", "linear",
-            "--depth", "2", "--json")
-    assert r.exit_code == 0, r.stderr
-    obj = json.loads(r.stdout)
+    base = ["dmft", dmft_file, "--gamma0", "1", "--time", "0.3", "--dt", "0.1", "--activation", "linear",
+            "--depth", "2", "--json"]
+    r = run(*base)
+    it = run(*base, "--method", "iterate", "--damping", "0.5")
+    assert r.exit_code == 0 and it.exit_code == 0, r.stderr + it.stderr
+    obj, obj_it = json.loads(r.stdout), json.loads(it.stdout)
     assert obj["summary"]["solver"] == "deep-linear matrix solver"
-    assert obj["summary"]["iterations"][0] > 0
+    assert obj_it["summary"]["iterations"][0] > 0
     loss = [row["loss"] for row in obj["rows"]]
     assert loss[-1] < loss[0]
+    assert [row["loss"] for row in obj_it["rows"]] == pytest.approx(loss, rel=1e-9)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -158,6 +161,6 @@ def test_bad_files(run, tmp_path):
 
 def test_non_convergence_is_an_error_not_a_curve(run, dmft_file):
     r = run("dmft", dmft_file, "--gamma0", "1", "--time", "0.5", "--dt", "0.1", "--activation", "linear",
-            "--depth", "2", "--max-iter", "2")
+            "--depth", "2", "--method", "iterate", "--max-iter", "2")
     line = one_error(r)
     assert "did not converge" in line and r.stdout == ""

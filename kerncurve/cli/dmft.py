@@ -30,6 +30,9 @@ KERNEL_FORMAT_VERSION = 1
 @click.option("--scheme", type=click.Choice(["gd", "euler"]), default="gd", show_default=True,
               help="Two-layer solver: 'gd' reads the output off the units (exact infinite-width limit of "
                    "gradient descent with η = dt); 'euler' steps dΔ/dt = −KΔ/P (THEORY §8). They differ by O(γ₀ dt).")
+@click.option("--method", type=click.Choice(["forward", "iterate"]), default="forward", show_default=True,
+              help="Deep-linear solver: 'forward' = exact causal pass over time; 'iterate' = damped fixed-point "
+                   "iteration of the TP×TP equations over growing time windows (--damping, --tol, --max-iter).")
 @click.option("--damping", type=float, default=0.7, show_default=True,
               help="Deep-linear solver: mixing weight α of the damped iteration (kernel ← (1−α) kernel + α new).")
 @click.option("--tol", type=float, default=1e-9, show_default=True,
@@ -53,7 +56,7 @@ KERNEL_FORMAT_VERSION = 1
               help="Memory budget of the solver in GiB; larger problems are refused.")
 @output_options
 @run_session
-def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme, damping, tol, max_iter,
+def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme, method, damping, tol, max_iter,
             every, inputs_key, targets_key, test_key, test_targets_key, kernel_output, empirical, width,
             seeds, max_memory, **_):
     """Training loss and NTK of an infinitely wide network that learns features.
@@ -78,7 +81,7 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
     steps = int(round(t_max / dt))
     if steps < 1:
         raise InputError(f"--time {t_max:g} is shorter than one step --dt {dt:g}; raise --time or lower --dt")
-    _check_memory(P, Q, steps, depth, samples, max_memory, len(gammas))
+    _check_memory(P, Q, steps, depth, samples, max_memory, len(gammas), method)
     solver = "two-layer sampler" if depth == 1 else "deep-linear matrix solver"
     if depth == 1 and P + Q + 1 > 21201:
         raise InputError(f"the Sobol sampler supports at most 21200 points (P + Q = {P + Q}); use fewer points")
@@ -93,7 +96,8 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
                                      n_test=Q, y_test=y_test, scheme=scheme, progress=advance)
             else:
                 r = theory.deep_linear(kx, y, g, t_max, dt, depth=depth, damping=damping, tol=tol,
-                                       max_iter=max_iter, n_test=Q, y_test=y_test, progress=advance)
+                                       max_iter=max_iter, n_test=Q, y_test=y_test, method=method,
+                                       progress=advance)
             results.append(r)
             if empirical:
                 from ..simulate.dmft import train_networks
@@ -139,7 +143,9 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
         summary["samples"] = samples
         summary["scheme"] = scheme
     else:
-        summary["iterations"] = [int(r.iterations) for r in results]
+        summary["method"] = method
+        if method == "iterate":
+            summary["iterations"] = [int(r.iterations) for r in results]
     if y_test is not None:
         summary["final_test_loss"] = [float(r.test_loss[-1]) for r in results]
     if empirical:
@@ -162,7 +168,7 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
         plot_curves(s.opts["plot"], lines=lines, points=points, xlabel="time t = η·step",
                     ylabel="training loss", title="kerncurve dmft", logx=False, logy=True)
     params = {"gamma0": gammas, "time": t_max, "dt": dt, "activation": activation, "depth": depth,
-              "samples": samples, "scheme": scheme, "damping": damping, "tol": tol, "every": every,
+              "samples": samples, "scheme": scheme, "method": method, "damping": damping, "tol": tol, "every": every,
               "test_key": test_key, "empirical": empirical, "width": width, "seeds": seeds, "seed": s.rng_seed}
     s.emit(table, command="dmft", params=params, summary=summary)
 
@@ -199,7 +205,7 @@ def _check_options(t_max, dt, depth, activation, samples, damping, tol, max_iter
         raise InputError(f"--seeds must be ≥ 1, got {seeds}")
 
 
-def _check_memory(P, Q, steps, depth, samples, max_memory, n_gamma):
+def _check_memory(P, Q, steps, depth, samples, max_memory, n_gamma, method):
     budget = max_memory * 2**30
     n = P + Q
     if depth == 1:
@@ -207,8 +213,8 @@ def _check_memory(P, Q, steps, depth, samples, max_memory, n_gamma):
         fits = lambda m: theory.two_layer_memory(m, steps, samples) + (n_gamma - 1) * 8 * (steps + 1) * m * m  # noqa
         what = f"the two-layer sampler ({samples} samples, {steps} steps)"
     else:
-        need = theory.deep_linear_memory(n, steps, depth)
-        fits = lambda m: theory.deep_linear_memory(m, steps, depth)  # noqa: E731
+        need = theory.deep_linear_memory(n, steps, depth, method)
+        fits = lambda m: theory.deep_linear_memory(m, steps, depth, method)  # noqa: E731
         what = f"the deep-linear solver (TP×TP matrices, T = {steps + 1} times, depth {depth})"
     if need > budget:
         largest = 0

@@ -252,6 +252,11 @@ def two_layer(
     Returns
     -------
     DMFTResult
+
+    Raises
+    ------
+    NumericalError
+        When the dynamics overflow (too large a step); ``partial`` holds the curve so far.
     """
     kx, y, steps = _check(kx, y, gamma0, time, dt, n_test)
     if activation not in ACTIVATIONS:
@@ -277,6 +282,14 @@ def two_layer(
             kernels[n] = (ph.T @ ph + (g.T @ g) * kx) / samples
         else:  # lazy limit: the units do not move
             kernels[n] = kernels[0]
+        if not (np.all(np.isfinite(kernels[n])) and np.all(np.isfinite(residual[n]))):
+            partial = None
+            if n > 1:
+                partial = _finish(gamma0, dt, y, kernels[: n - 1], residual[: n - 1], f_test[: n - 1],
+                                  y_test, 0)
+            raise NumericalError(
+                f"two-layer DMFT overflowed at t = {n * dt:g} (gamma0 = {gamma0:g}): the dynamics diverge "
+                "at this step size; lower --dt", partial=partial)
         if exact_gd:
             # the network output is the unit average <w phi(h)> / gamma0 at infinite width
             out = w @ ph / samples
@@ -367,11 +380,12 @@ def two_layer_memory(n_points: int, steps: int, samples: int) -> int:
     return int(8 * (6 * samples * (n_points + 1) + 2 * (steps + 1) * n_points * n_points))
 
 
-def deep_linear_memory(n_points: int, steps: int, depth: int) -> int:
-    """Bytes held by `deep_linear`: about ``(4 depth + 10)`` float64 matrices of side
-    ``(steps + 1) * n_points``."""
+def deep_linear_memory(n_points: int, steps: int, depth: int, method: str = "forward") -> int:
+    """Bytes held by `deep_linear`: about ``8 depth + 3`` (forward) or ``4 depth + 10``
+    (iterate) float64 matrices of side ``(steps + 1) * n_points``."""
     n = (steps + 1) * n_points
-    return int((4 * depth + 10) * n * n * 8)
+    count = 8 * depth + 3 if method == "forward" else 4 * depth + 10
+    return int(count * n * n * 8)
 
 
 def _kron_time(k, T1):
@@ -510,6 +524,94 @@ def _change(old, new):
     return worst
 
 
+def _deep_forward(kx, y, gamma0, dt, steps, depth, progress=None):
+    """Exact causal solve of the deep-linear DMFT, one time step at a time.
+
+    The equations of `deep_linear` are causal: the new block row ``t`` of every matrix
+    depends on earlier rows and, within the row, on the layer above (``G``, ``D``, ``B``:
+    a backward sweep ``l = L..1``) or below (``Phi``, ``C``, ``A``: a forward sweep
+    ``l = 1..L``). ``Delta(t)`` is known from ``K(t - dt)``. So one pass over time, each
+    step a few ``(P x n) @ (n x n)`` products per layer, gives the fixed point exactly.
+    Returns ``(kernels (T+1, n_all, n_all), residual, f_test)``.
+    """
+    n_all = kx.shape[0]
+    P = y.shape[0]
+    L = depth
+    T1 = steps + 1
+    n = T1 * n_all
+    scale = gamma0 * dt / P
+    phi0 = _kron_time(kx, T1)
+    ones = np.ones((n, n))
+    Z = lambda: np.zeros((n, n))  # noqa: E731
+    # index 0..L-1 for layers 1..L
+    C, D, M, Mp, At, Bt, Phi, G = ([Z() for _ in range(L)] for _ in range(8))
+    kernels = np.empty((T1, n_all, n_all))
+    residual = np.empty((T1, P))
+    f_test = np.zeros((T1, n_all - P))
+    residual[0] = y
+    dfull = np.zeros(n)
+    for t in range(T1):
+        r = slice(t * n_all, (t + 1) * n_all)
+        pa = slice(0, t * n_all)  # past columns s < t
+        up = slice(0, (t + 1) * n_all)  # columns s <= t
+        dfull[r][:P] = residual[t]
+        dpast = dfull[pa]
+        eye_r = np.eye(n_all)
+        # backward sweep: G^l, D_l, M'_l, B~_l from the layer above
+        for l in range(L - 1, -1, -1):
+            Gn = ones if l == L - 1 else G[l + 1]
+            Phi_prev = phi0 if l == 0 else Phi[l - 1]
+            d_row = scale * Gn[r, pa] * dpast[None, :]
+            if l < L - 1:
+                d_row = d_row + Bt[l + 1][r, pa]
+            D[l][r, pa] = d_row
+            mp = d_row @ C[l][pa, pa] @ Mp[l][pa, up]
+            mp[:, r] += eye_r
+            Mp[l][r, up] = mp
+            bt = mp[:, pa] @ D[l][pa, up]
+            bt[:, pa] += d_row
+            Bt[l][r, up] = bt
+            g_row = (mp @ Gn[up, up]) @ Mp[l][up, up].T
+            g_row += (bt[:, pa] @ Phi_prev[pa, pa]) @ Bt[l][up, pa].T
+            G[l][r, up] = g_row
+            G[l][up, r] = g_row.T
+            G[l][r, r] = 0.5 * (g_row[:, r] + g_row[:, r].T)
+        # forward sweep: Phi^l, C_l, M_l, A~_l from the layer below
+        for l in range(L):
+            Gn = ones if l == L - 1 else G[l + 1]
+            Phi_prev = phi0 if l == 0 else Phi[l - 1]
+            c_row = scale * Phi_prev[r, pa] * dpast[None, :]
+            if l > 0:
+                c_row = c_row + At[l - 1][r, pa]
+            C[l][r, pa] = c_row
+            m = c_row @ D[l][pa, pa] @ M[l][pa, up]
+            m[:, r] += eye_r
+            M[l][r, up] = m
+            at = m[:, pa] @ C[l][pa, up]
+            at[:, pa] += c_row
+            At[l][r, up] = at
+            p_row = (m @ Phi_prev[up, up]) @ M[l][up, up].T
+            p_row += (at[:, pa] @ Gn[pa, pa]) @ At[l][up, pa].T
+            Phi[l][r, up] = p_row
+            Phi[l][up, r] = p_row.T
+            Phi[l][r, r] = 0.5 * (p_row[:, r] + p_row[:, r].T)
+        K = kx * (G[0][r, r])
+        for l in range(L):
+            Gn = np.ones((n_all, n_all)) if l == L - 1 else G[l + 1][r, r]
+            K = K + Gn * Phi[l][r, r]
+        kernels[t] = K
+        if not np.all(np.isfinite(K)):
+            return kernels[:t], residual[:t], f_test[:t], t
+        if t == steps:
+            break
+        kd = K[:, :P] @ residual[t]
+        residual[t + 1] = residual[t] - dt / P * kd[:P]
+        f_test[t + 1] = f_test[t] + dt / P * kd[P:]
+        if progress is not None:
+            progress(1)
+    return kernels, residual, f_test, T1
+
+
 def deep_linear(
     kx: np.ndarray,
     y: np.ndarray,
@@ -523,6 +625,7 @@ def deep_linear(
     window: int = 10,
     n_test: int = 0,
     y_test: Optional[np.ndarray] = None,
+    method: str = "forward",
     progress: Optional[Callable[[int], None]] = None,
 ) -> DMFTResult:
     """Deep linear network DMFT (``phi`` = identity, ``depth`` hidden layers), any depth.
@@ -538,10 +641,16 @@ def deep_linear(
 
     where ``gamma0 dt A^l = M_l C_l`` (response of ``h^l`` to the backward source) and
     ``gamma0 dt B^l = M'_{l+1} D_{l+1}`` (response of ``z^{l+1}`` to the forward source),
-    ``Phi^0 = Kx``, ``G^{L+1} = 1``, ``A^0 = B^L = 0``. The TP x TP equations are iterated to
-    self-consistency with damping ``kernel <- (1 - damping) kernel + damping new``; the
-    horizon grows by ``window`` steps at a time and every kernel, response and residual of
-    the previous horizon warm-starts the next one (causality makes the old blocks exact).
+    ``Phi^0 = Kx``, ``G^{L+1} = 1``, ``A^0 = B^L = 0``.
+
+    ``method='forward'`` (default) solves them exactly in one causal pass over time (see
+    `_deep_forward`: each new block row needs only earlier rows, plus the layer above for
+    ``G, D, B`` and the layer below for ``Phi, C, A``). ``method='iterate'`` iterates the
+    full TP x TP equations to self-consistency with damping
+    ``kernel <- (1 - damping) kernel + damping new``; the horizon grows by ``window`` steps
+    at a time and every kernel, response and residual of the previous horizon warm-starts
+    the next one (causality makes the old blocks exact). Both reach the same fixed point;
+    the forward pass costs about one iteration of the other.
 
     Parameters
     ----------
@@ -549,6 +658,8 @@ def deep_linear(
         As in `two_layer` (``progress`` receives the number of steps each converged horizon adds).
     depth : int
         Number of hidden layers L >= 1.
+    method : {'forward', 'iterate'}
+        Exact causal pass, or damped fixed-point iteration (the next four parameters).
     damping : float
         Mixing weight ``alpha`` in (0, 1].
     tol : float
@@ -565,16 +676,30 @@ def deep_linear(
     Raises
     ------
     NumericalError
-        When an horizon does not converge; ``partial`` holds the `DMFTResult` of the
-        longest converged horizon (or None).
+        When an horizon does not converge (iterate) or the kernels overflow (forward);
+        ``partial`` holds the `DMFTResult` of the longest converged horizon (or None).
     """
     kx, y, steps = _check(kx, y, gamma0, time, dt, n_test)
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth}")
     if not 0 < damping <= 1:
         raise ValueError(f"damping must be in (0, 1], got {damping}")
+    if method not in ("forward", "iterate"):
+        raise ValueError(f"unknown method {method!r}; use 'forward' or 'iterate'")
+    if method == "forward":
+        kernels, residual, f_test, done = _deep_forward(kx, y, gamma0, dt, steps, depth, progress)
+        if done < steps + 1:
+            partial = None
+            if done > 1:
+                partial = _finish(gamma0, dt, y, kernels[: done - 1], residual[: done - 1],
+                                  f_test[: done - 1], y_test, 0)
+            raise NumericalError(
+                f"deep-linear DMFT overflowed at t = {done * dt:g} (gamma0 = {gamma0:g}, depth {depth}): "
+                "the kernels grew without bound; lower --dt or --gamma0, or shorten --time",
+                partial=partial,
+            )
+        return _finish(gamma0, dt, y, kernels, residual, f_test, y_test, 0)
     n_all = kx.shape[0]
-    P = y.shape[0]
     horizons = list(range(min(window, steps), steps, window)) + [steps]
     state = None
     partial = None
