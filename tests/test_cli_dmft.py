@@ -104,13 +104,16 @@ def test_deep_linear_route(run, dmft_file):
             "--depth", "2", "--json"]
     r = run(*base)
     it = run(*base, "--method", "iterate", "--damping", "0.5")
+    fe = run(*base, "--scheme", "euler")
     assert r.exit_code == 0 and it.exit_code == 0, r.stderr + it.stderr
     obj, obj_it = json.loads(r.stdout), json.loads(it.stdout)
     assert obj["summary"]["solver"] == "deep-linear matrix solver"
     assert obj_it["summary"]["iterations"][0] > 0
     loss = [row["loss"] for row in obj["rows"]]
     assert loss[-1] < loss[0]
-    assert [row["loss"] for row in obj_it["rows"]] == pytest.approx(loss, rel=1e-9)
+    euler = [row["loss"] for row in json.loads(fe.stdout)["rows"]]
+    assert [row["loss"] for row in obj_it["rows"]] == pytest.approx(euler, rel=1e-9)
+    assert obj["summary"]["scheme"] == "gd" and obj_it["summary"]["scheme"] == "euler"
 
 
 # --------------------------------------------------------------------------- bad input
@@ -140,6 +143,8 @@ def test_deep_linear_route(run, dmft_file):
         (["--gamma0", "1", *FAST, "--test-key", "/test/inputs", "--test-targets-key", "/nope"], "/nope"),
         (["--gamma0", "1", *FAST, "--kernel-output", "k.txt"], "--kernel-output"),
         (["--gamma0", "1", *FAST, "--empirical", "--width", "0"], "--width"),
+        (["--gamma0", "1", *FAST, "--activation", "linear", "--depth", "2", "--method", "iterate",
+          "--scheme", "gd"], "euler"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(run, dmft_file, args, words):

@@ -134,10 +134,10 @@ def test_gd_and_euler_schemes_differ_at_first_order_in_dt():
 def test_two_layer_sampler_agrees_with_deep_linear_at_depth_one():
     x, y, xt, yt = problem(P=4, D=6, Q=2, linear=True)
     kx = dmft.input_kernel(np.vstack([x, xt]))
-    for g in (0.5, 2.0):
+    for g, scheme in ((0.5, "euler"), (2.0, "euler"), (0.5, "gd"), (2.0, "gd")):
         a = dmft.two_layer(kx, y, g, 2.0, 0.05, "linear", samples=2**15, n_test=2,
-                           y_test=yt, scheme="euler")
-        b = dmft.deep_linear(kx, y, g, 2.0, 0.05, depth=1, n_test=2, y_test=yt)
+                           y_test=yt, scheme=scheme)
+        b = dmft.deep_linear(kx, y, g, 2.0, 0.05, depth=1, n_test=2, y_test=yt, scheme=scheme)
         assert np.max(np.abs(a.loss - b.loss)) / a.loss[0] < 1e-4
         assert np.max(np.abs(a.test_loss - b.test_loss)) / a.loss[0] < 1e-4
         assert np.max(np.abs(a.kernel - b.kernel)) / np.max(np.abs(b.kernel)) < 1e-3
@@ -147,7 +147,7 @@ def test_deep_linear_forward_pass_equals_damped_iteration():
     x, y, xt, yt = problem(P=3, D=5, Q=1, linear=True)
     kx = dmft.input_kernel(np.vstack([x, xt]))
     for depth, g in ((2, 2.0), (3, 1.0)):
-        a = dmft.deep_linear(kx, y, g, 1.0, 0.05, depth=depth, n_test=1, y_test=yt)
+        a = dmft.deep_linear(kx, y, g, 1.0, 0.05, depth=depth, n_test=1, y_test=yt, scheme="euler")
         b = dmft.deep_linear(kx, y, g, 1.0, 0.05, depth=depth, n_test=1, y_test=yt, method="iterate",
                              window=7)
         assert a.iterations == 0 and b.iterations > 0

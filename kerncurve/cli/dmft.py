@@ -27,9 +27,10 @@ KERNEL_FORMAT_VERSION = 1
                    "linear (deep-linear matrix solver).")
 @click.option("--samples", type=int, default=2**14, show_default=True,
               help="Sampled hidden units (scrambled Sobol; a power of 2) for the two-layer solver.")
-@click.option("--scheme", type=click.Choice(["gd", "euler"]), default="gd", show_default=True,
-              help="Two-layer solver: 'gd' reads the output off the units (exact infinite-width limit of "
-                   "gradient descent with η = dt); 'euler' steps dΔ/dt = −KΔ/P (THEORY §8). They differ by O(γ₀ dt).")
+@click.option("--scheme", type=click.Choice(["gd", "euler"]), default=None,
+              help="'gd' reads the output off the units/fields (the exact infinite-width limit of gradient "
+                   "descent with η = dt); 'euler' steps Δ(t+dt) = Δ − dt·KΔ/P (THEORY §8). They differ by "
+                   "O(γ₀ dt).  [default: gd; euler with --method iterate]")
 @click.option("--method", type=click.Choice(["forward", "iterate"]), default="forward", show_default=True,
               help="Deep-linear solver: 'forward' = exact causal pass over time; 'iterate' = damped fixed-point "
                    "iteration of the TP×TP equations over growing time windows (--damping, --tol, --max-iter).")
@@ -68,6 +69,10 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
     """
     rep = s.reporter
     gammas = parse_float_list(gamma_spec, "--gamma0", minimum=0.0)
+    if scheme is None:
+        scheme = "euler" if (method == "iterate" and depth > 1) else "gd"
+    if method == "iterate" and depth > 1 and scheme == "gd":
+        raise InputError("--method iterate solves the euler scheme only; use --scheme euler or --method forward")
     _check_options(t_max, dt, depth, activation, samples, damping, tol, max_iter, every, width, seeds,
                    max_memory, empirical)
     for path, opt in ((kernel_output, "--kernel-output"),):
@@ -97,7 +102,7 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
             else:
                 r = theory.deep_linear(kx, y, g, t_max, dt, depth=depth, damping=damping, tol=tol,
                                        max_iter=max_iter, n_test=Q, y_test=y_test, method=method,
-                                       progress=advance)
+                                       scheme=scheme, progress=advance)
             results.append(r)
             if empirical:
                 from ..simulate.dmft import train_networks
@@ -139,9 +144,9 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
         "final_loss": [float(r.loss[-1]) for r in results],
         "final_alignment": [float(r.alignment[-1]) for r in results],
     }
+    summary["scheme"] = scheme
     if depth == 1:
         summary["samples"] = samples
-        summary["scheme"] = scheme
     else:
         summary["method"] = method
         if method == "iterate":

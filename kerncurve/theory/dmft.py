@@ -524,7 +524,7 @@ def _change(old, new):
     return worst
 
 
-def _deep_forward(kx, y, gamma0, dt, steps, depth, progress=None):
+def _deep_forward(kx, y, gamma0, dt, steps, depth, scheme="gd", progress=None):
     """Exact causal solve of the deep-linear DMFT, one time step at a time.
 
     The equations of `deep_linear` are causal: the new block row ``t`` of every matrix
@@ -532,7 +532,10 @@ def _deep_forward(kx, y, gamma0, dt, steps, depth, progress=None):
     a backward sweep ``l = L..1``) or below (``Phi``, ``C``, ``A``: a forward sweep
     ``l = 1..L``). ``Delta(t)`` is known from ``K(t - dt)``. So one pass over time, each
     step a few ``(P x n) @ (n x n)`` products per layer, gives the fixed point exactly.
-    Returns ``(kernels (T+1, n_all, n_all), residual, f_test)``.
+    With ``scheme='gd'`` the output is read off the fields, ``f_mu(t) = <z^L_mu(t) h^L_mu(t)>
+    / gamma0`` (the diagonal of ``M Phi^{L-1} (M'D)^T + (MC) G^{L+1} M'^T``), which is exact
+    for gradient descent with ``eta = dt``; ``'euler'`` steps ``Delta`` with ``K(t)``.
+    Returns ``(kernels (T+1, n_all, n_all), residual, f_test, steps done + 1)``.
     """
     n_all = kx.shape[0]
     P = y.shape[0]
@@ -540,6 +543,7 @@ def _deep_forward(kx, y, gamma0, dt, steps, depth, progress=None):
     T1 = steps + 1
     n = T1 * n_all
     scale = gamma0 * dt / P
+    exact_gd = scheme == "gd" and gamma0 > 0
     phi0 = _kron_time(kx, T1)
     ones = np.ones((n, n))
     Z = lambda: np.zeros((n, n))  # noqa: E731
@@ -554,7 +558,6 @@ def _deep_forward(kx, y, gamma0, dt, steps, depth, progress=None):
         r = slice(t * n_all, (t + 1) * n_all)
         pa = slice(0, t * n_all)  # past columns s < t
         up = slice(0, (t + 1) * n_all)  # columns s <= t
-        dfull[r][:P] = residual[t]
         dpast = dfull[pa]
         eye_r = np.eye(n_all)
         # backward sweep: G^l, D_l, M'_l, B~_l from the layer above
@@ -600,13 +603,23 @@ def _deep_forward(kx, y, gamma0, dt, steps, depth, progress=None):
             Gn = np.ones((n_all, n_all)) if l == L - 1 else G[l + 1][r, r]
             K = K + Gn * Phi[l][r, r]
         kernels[t] = K
-        if not np.all(np.isfinite(K)):
+        if exact_gd and t > 0:
+            last = L - 1
+            Phi_prev = phi0 if L == 1 else Phi[L - 2]
+            cross = (M[last][r, up] @ Phi_prev[up, up]) @ Bt[last][r, up].T
+            cross += At[last][r, up].sum(axis=1)[:, None] * Mp[last][r, up].sum(axis=1)[None, :]
+            f = np.diag(cross) / gamma0
+            residual[t] = y - f[:P]
+            f_test[t] = f[P:]
+        if not (np.all(np.isfinite(K)) and np.all(np.isfinite(residual[t]))):
             return kernels[:t], residual[:t], f_test[:t], t
+        dfull[r][:P] = residual[t]
         if t == steps:
             break
-        kd = K[:, :P] @ residual[t]
-        residual[t + 1] = residual[t] - dt / P * kd[:P]
-        f_test[t + 1] = f_test[t] + dt / P * kd[P:]
+        if not exact_gd:
+            kd = K[:, :P] @ residual[t]
+            residual[t + 1] = residual[t] - dt / P * kd[:P]
+            f_test[t + 1] = f_test[t] + dt / P * kd[P:]
         if progress is not None:
             progress(1)
     return kernels, residual, f_test, T1
@@ -626,6 +639,7 @@ def deep_linear(
     n_test: int = 0,
     y_test: Optional[np.ndarray] = None,
     method: str = "forward",
+    scheme: Optional[str] = None,
     progress: Optional[Callable[[int], None]] = None,
 ) -> DMFTResult:
     """Deep linear network DMFT (``phi`` = identity, ``depth`` hidden layers), any depth.
@@ -660,6 +674,10 @@ def deep_linear(
         Number of hidden layers L >= 1.
     method : {'forward', 'iterate'}
         Exact causal pass, or damped fixed-point iteration (the next four parameters).
+    scheme : {'gd', 'euler'}, optional
+        Default 'gd' for the forward method, 'euler' for iterate. As in `two_layer`: 'gd' reads ``f(t) = <z^L(t) h^L(t)> / gamma0`` off the fields (the
+        exact infinite-width limit of gradient descent with ``eta = dt``; forward method
+        only); 'euler' steps ``Delta(t+dt) = Delta(t) - dt K(t) Delta(t) / P``.
     damping : float
         Mixing weight ``alpha`` in (0, 1].
     tol : float
@@ -686,8 +704,14 @@ def deep_linear(
         raise ValueError(f"damping must be in (0, 1], got {damping}")
     if method not in ("forward", "iterate"):
         raise ValueError(f"unknown method {method!r}; use 'forward' or 'iterate'")
+    if scheme is None:
+        scheme = "euler" if method == "iterate" else "gd"
+    if scheme not in ("gd", "euler"):
+        raise ValueError(f"unknown scheme {scheme!r}; use 'gd' or 'euler'")
+    if method == "iterate" and scheme != "euler":
+        raise ValueError("method='iterate' implements scheme='euler' only")
     if method == "forward":
-        kernels, residual, f_test, done = _deep_forward(kx, y, gamma0, dt, steps, depth, progress)
+        kernels, residual, f_test, done = _deep_forward(kx, y, gamma0, dt, steps, depth, scheme, progress)
         if done < steps + 1:
             partial = None
             if done > 1:
