@@ -239,6 +239,10 @@ def test_two_layer_dmft_matches_small_networks():
         r = dmft.two_layer(kx, y, g, 3.0, 0.05, "tanh", samples=2**12)
         net = train_networks(x, y, g, 3.0, 0.05, 1000, seeds=4, seed=2)
         assert np.max(np.abs(net.loss_mean - r.loss)) / r.loss[0] < 2e-2
+        # the kernel itself, not only the loss: measured ~1e-2 (finite width, 4 seeds)
+        k_net = net.kernel[:, -1].mean(0)
+        assert np.linalg.norm(k_net - r.kernel[-1]) / np.linalg.norm(r.kernel[-1]) < 4e-2
+        assert np.max(np.abs(net.alignment.mean(0) - r.alignment)) < 1.5e-2
 
 
 @pytest.mark.slow

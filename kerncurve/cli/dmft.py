@@ -140,6 +140,7 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
         "depth": depth,
         "solver": solver,
         "steps": steps,
+        "gamma0": gammas,
         "initial_loss": float(results[0].loss[0]),
         "final_loss": [float(r.loss[-1]) for r in results],
         "final_alignment": [float(r.alignment[-1]) for r in results],
@@ -159,7 +160,7 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
         summary["max_relative_deviation"] = [
             float(np.max(np.abs(n.loss_mean - r.loss)) / r.loss[0]) for n, r in zip(nets, results)
         ]
-    rep.summary("kerncurve dmft", [(k, v) for k, v in summary.items()])
+    rep.summary("kerncurve dmft", [(k, _show(v)) for k, v in summary.items()])
 
     if kernel_output is not None:
         _write_kernels(kernel_output, results, idx, P, input)
@@ -176,6 +177,13 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
               "samples": samples, "scheme": scheme, "method": method, "damping": damping, "tol": tol, "every": every,
               "test_key": test_key, "empirical": empirical, "width": width, "seeds": seeds, "seed": s.rng_seed}
     s.emit(table, command="dmft", params=params, summary=summary)
+
+
+def _show(v):
+    """Lists (one entry per γ₀) as short comma-separated numbers for the stderr summary."""
+    if isinstance(v, list):
+        return ", ".join(f"{x:.4g}" if isinstance(x, float) else str(x) for x in v)
+    return v
 
 
 def _check_options(t_max, dt, depth, activation, samples, damping, tol, max_iter, every, width, seeds,

@@ -53,7 +53,7 @@ class NetworkResult:
         return self.loss.std(axis=0, ddof=1) / np.sqrt(s)
 
 
-def _forward(x, weights, phi, dphi):
+def _forward(x, weights, phi):
     """Pre-activations ``h^l`` (seeds, P, N) of every layer and the output numerator."""
     W0, Ws, w = weights
     D = x.shape[1]
@@ -65,7 +65,7 @@ def _forward(x, weights, phi, dphi):
     return hs, out
 
 
-def _backward(hs, weights, phi, dphi):
+def _backward(hs, weights, dphi):
     """``g^l = phi'(h^l) * z^l`` with ``z^L = w``, ``z^l = W^l^T g^{l+1} / sqrt(N)``."""
     _, Ws, w = weights
     gs = [dphi(hs[-1]) * w[:, None, :]]
@@ -156,8 +156,8 @@ def train_networks(
     w = rng.standard_normal((seeds, N))
     weights = (W0, Ws, w)
 
-    hs, out0 = _forward(x_all, weights, phi, dphi)
-    gs = _backward(hs, weights, phi, dphi)
+    hs, out0 = _forward(x_all, weights, phi)
+    gs = _backward(hs, weights, dphi)
     kernels = np.empty((seeds, steps + 1, n_all, n_all))
     fc = np.zeros((seeds, steps + 1, n_all))  # centered outputs
     e = np.zeros((seeds, n_all))
@@ -184,8 +184,8 @@ def train_networks(
             W0 = W0 + c / np.sqrt(D) * np.swapaxes(gs[0] * e[:, :, None], -1, -2) @ x_all
             Ws = new_Ws
             weights = (W0, Ws, w)
-            hs, out = _forward(x_all, weights, phi, dphi)
-            gs = _backward(hs, weights, phi, dphi)
+            hs, out = _forward(x_all, weights, phi)
+            gs = _backward(hs, weights, dphi)
             fc[:, n + 1] = (out - out0) / (gamma0 * N)
             if progress is not None:
                 progress(1)

@@ -268,8 +268,8 @@ def two_layer(
     z = sobol_gaussians(samples, n_all + 1, seed)
     h = z[:, :n_all] @ _psd_sqrt(kx).T  # (S, P+Q): rows ~ N(0, kx)
     w = z[:, n_all].copy()
-    kernels = np.empty((steps + 1, n_all, n_all))
-    residual = np.empty((steps + 1, P))
+    kernels = np.zeros((steps + 1, n_all, n_all))
+    residual = np.zeros((steps + 1, P))
     f_test = np.zeros((steps + 1, n_all - P))
     residual[0] = y
     delta = np.zeros(n_all)
@@ -282,14 +282,6 @@ def two_layer(
             kernels[n] = (ph.T @ ph + (g.T @ g) * kx) / samples
         else:  # lazy limit: the units do not move
             kernels[n] = kernels[0]
-        if not (np.all(np.isfinite(kernels[n])) and np.all(np.isfinite(residual[n]))):
-            partial = None
-            if n > 1:
-                partial = _finish(gamma0, dt, y, kernels[: n - 1], residual[: n - 1], f_test[: n - 1],
-                                  y_test, 0)
-            raise NumericalError(
-                f"two-layer DMFT overflowed at t = {n * dt:g} (gamma0 = {gamma0:g}): the dynamics diverge "
-                "at this step size; lower --dt", partial=partial)
         if exact_gd:
             # the network output is the unit average <w phi(h)> / gamma0 at infinite width
             out = w @ ph / samples
@@ -298,6 +290,13 @@ def two_layer(
                 residual[n] = residual[n - 1] - df[:P]
                 f_test[n] = f_test[n - 1] + df[P:]
             out_prev = out
+        if not (np.all(np.isfinite(kernels[n])) and np.all(np.isfinite(residual[n]))):
+            partial = None
+            if n > 0:
+                partial = _finish(gamma0, dt, y, kernels[:n], residual[:n], f_test[:n], y_test, 0)
+            raise NumericalError(
+                f"two-layer DMFT overflowed at t = {n * dt:g} (gamma0 = {gamma0:g}): the dynamics diverge "
+                "at this step size; lower --dt", partial=partial)
         if n == steps:
             break
         delta[:P] = residual[n]
@@ -549,8 +548,8 @@ def _deep_forward(kx, y, gamma0, dt, steps, depth, scheme="gd", progress=None):
     Z = lambda: np.zeros((n, n))  # noqa: E731
     # index 0..L-1 for layers 1..L
     C, D, M, Mp, At, Bt, Phi, G = ([Z() for _ in range(L)] for _ in range(8))
-    kernels = np.empty((T1, n_all, n_all))
-    residual = np.empty((T1, P))
+    kernels = np.zeros((T1, n_all, n_all))
+    residual = np.zeros((T1, P))
     f_test = np.zeros((T1, n_all - P))
     residual[0] = y
     dfull = np.zeros(n)
@@ -714,9 +713,8 @@ def deep_linear(
         kernels, residual, f_test, done = _deep_forward(kx, y, gamma0, dt, steps, depth, scheme, progress)
         if done < steps + 1:
             partial = None
-            if done > 1:
-                partial = _finish(gamma0, dt, y, kernels[: done - 1], residual[: done - 1],
-                                  f_test[: done - 1], y_test, 0)
+            if done > 0:  # the arrays hold the rows before the failure
+                partial = _finish(gamma0, dt, y, kernels, residual, f_test, y_test, 0)
             raise NumericalError(
                 f"deep-linear DMFT overflowed at t = {done * dt:g} (gamma0 = {gamma0:g}, depth {depth}): "
                 "the kernels grew without bound; lower --dt or --gamma0, or shorten --time",
