@@ -232,17 +232,17 @@ def test_network_seeds_are_reproducible_and_distinct():
 
 
 def test_two_layer_dmft_matches_small_networks():
-    # fast version of the slow check below: P = 6, N = 1000, 4 seeds
+    # fast version of the slow check below: P = 6, N = 2000, 4 seeds, t = 3. Measured: loss
+    # 2e-3 of L(0), final kernel 1.4e-2 / 0.9e-2 (Frobenius, relative), alignment 4e-3.
     x, y, *_ = problem(P=6, D=10)
     kx = dmft.input_kernel(x)
     for g in (0.0, 1.0):
-        r = dmft.two_layer(kx, y, g, 3.0, 0.05, "tanh", samples=2**12)
-        net = train_networks(x, y, g, 3.0, 0.05, 1000, seeds=4, seed=2)
-        assert np.max(np.abs(net.loss_mean - r.loss)) / r.loss[0] < 2e-2
-        # the kernel itself, not only the loss: measured ~1e-2 (finite width, 4 seeds)
+        r = dmft.two_layer(kx, y, g, 3.0, 0.05, "tanh", samples=2**13)
+        net = train_networks(x, y, g, 3.0, 0.05, 2000, seeds=4, seed=2)
+        assert np.max(np.abs(net.loss_mean - r.loss)) / r.loss[0] < 1e-2
         k_net = net.kernel[:, -1].mean(0)
-        assert np.linalg.norm(k_net - r.kernel[-1]) / np.linalg.norm(r.kernel[-1]) < 4e-2
-        assert np.max(np.abs(net.alignment.mean(0) - r.alignment)) < 1.5e-2
+        assert np.linalg.norm(k_net - r.kernel[-1]) / np.linalg.norm(r.kernel[-1]) < 3e-2
+        assert np.max(np.abs(net.alignment.mean(0) - r.alignment)) < 1e-2
 
 
 @pytest.mark.slow
