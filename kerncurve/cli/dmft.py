@@ -220,24 +220,25 @@ def _check_options(t_max, dt, depth, activation, samples, damping, tol, max_iter
 
 def _check_memory(P, Q, steps, depth, samples, max_memory, n_gamma, method):
     budget = max_memory * 2**30
-    n = P + Q
     if depth == 1:
-        need = theory.two_layer_memory(n, steps, samples) + (n_gamma - 1) * 8 * (steps + 1) * n * n
-        fits = lambda m: theory.two_layer_memory(m, steps, samples) + (n_gamma - 1) * 8 * (steps + 1) * m * m  # noqa
+        def need(m):  # the sampler, plus the kernels kept for every γ₀
+            return theory.two_layer_memory(m, steps, samples) + (n_gamma - 1) * 8 * (steps + 1) * m * m
+
         what = f"the two-layer sampler ({samples} samples, {steps} steps)"
     else:
-        need = theory.deep_linear_memory(n, steps, depth, method)
-        fits = lambda m: theory.deep_linear_memory(m, steps, depth, method)  # noqa: E731
+        def need(m):
+            return theory.deep_linear_memory(m, steps, depth, method)
+
         what = f"the deep-linear solver (TP×TP matrices, T = {steps + 1} times, depth {depth})"
-    if need > budget:
-        largest = 0
-        while fits(largest + 1) <= budget:
-            largest += 1
-            if largest > 10**6:
-                break
+    n = P + Q
+    if need(n) > budget:
+        lo, hi = 0, n  # need() grows with m: bisect for the largest m that fits
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if need(mid) <= budget else (lo, mid - 1)
         raise InputError(
             f"P + Q = {n} points (P = {P} train, Q = {Q} test) is too large for {what}: it needs "
-            f"{need / 2**30:.3g} GiB, over the --max-memory budget of {max_memory:g} GiB; at most {largest} points "
+            f"{need(n) / 2**30:.3g} GiB, over the --max-memory budget of {max_memory:g} GiB; at most {lo} points "
             "fit — use fewer points, a larger --dt or shorter --time, or raise --max-memory"
         )
 

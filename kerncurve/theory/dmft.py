@@ -62,11 +62,16 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
-def _phi_dphi(activation, h):
-    """``(phi(h), phi'(h))`` sharing work (one tanh for both)."""
+def _phi_dphi(activation, h, out=None):
+    """``(phi(h), phi'(h))`` sharing work (one tanh for both); ``out`` = two buffers."""
     if activation == "tanh":
-        t = np.tanh(h)
-        return t, 1.0 - t * t
+        if out is None:
+            out = (np.empty_like(h), np.empty_like(h))
+        t, d = out
+        np.tanh(h, out=t)
+        np.multiply(t, t, out=d)
+        np.subtract(1.0, d, out=d)
+        return t, d
     phi, dphi = ACTIVATIONS[activation]
     return phi(h), dphi(h)
 
@@ -275,9 +280,10 @@ def two_layer(
     delta = np.zeros(n_all)
     exact_gd = scheme == "gd" and gamma0 > 0
     out_prev = None
+    buffers = (np.empty_like(h), np.empty_like(h))
     for n in range(steps + 1):
         if gamma0 > 0 or n == 0:
-            ph, g = _phi_dphi(activation, h)
+            ph, g = _phi_dphi(activation, h, buffers)
             g *= w[:, None]
             kernels[n] = (ph.T @ ph + (g.T @ g) * kx) / samples
         else:  # lazy limit: the units do not move
@@ -306,8 +312,8 @@ def two_layer(
             f_test[n + 1] = f_test[n] + dt / P * kd[P:]
         if gamma0 > 0:
             step = dt * gamma0 / P
-            w = w + step * (ph @ delta)
-            h = h + step * ((g * delta) @ kx)
+            w += step * (ph @ delta)
+            h += g @ (step * delta[:, None] * kx)  # = step (g * delta) @ kx, without an S x P temporary
         if progress is not None:
             progress(1)
     return _finish(gamma0, dt, y, kernels, residual, f_test, y_test, 0)
