@@ -93,8 +93,10 @@ def test_empirical_columns_and_plot(run, dmft_file, tmp_path):
             "--plot", png)
     assert r.exit_code == 0, r.stderr
     t = read_csv(r.stdout)
-    assert list(t) == ["gamma0", "time", "loss", "alignment", "loss_empirical", "loss_empirical_sem"]
+    assert list(t) == ["gamma0", "time", "loss", "alignment", "loss_empirical", "loss_empirical_sem",
+                       "alignment_empirical"]
     assert np.max(np.abs(t["loss_empirical"] - t["loss"])) / t["loss"][0] < 5e-2
+    assert np.max(np.abs(t["alignment_empirical"] - t["alignment"])) < 5e-2
     assert png.stat().st_size > 1000
     assert "max_relative_deviation" in r.stderr
 

@@ -126,6 +126,8 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
         columns += ["loss_empirical", "loss_empirical_sem"]
         data["loss_empirical"] = np.concatenate([n.loss_mean[idx] for n in nets])
         data["loss_empirical_sem"] = np.concatenate([n.loss_sem[idx] for n in nets])
+        columns.append("alignment_empirical")
+        data["alignment_empirical"] = np.concatenate([n.alignment.mean(0)[idx] for n in nets])
         if y_test is not None:
             columns.append("test_loss_empirical")
             data["test_loss_empirical"] = np.concatenate([n.test_loss.mean(0)[idx] for n in nets])
