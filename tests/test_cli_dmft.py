@@ -145,6 +145,8 @@ def test_deep_linear_route(run, dmft_file):
         (["--gamma0", "1", *FAST, "--test-key", "/test/inputs", "--test-targets-key", "/nope"], "/nope"),
         (["--gamma0", "1", *FAST, "--kernel-output", "k.txt"], "--kernel-output"),
         (["--gamma0", "1", *FAST, "--empirical", "--width", "0"], "--width"),
+        (["--gamma0", "1", *FAST, "--activation", "linear", "--depth", "3", "--empirical", "--width",
+          "200000"], "--empirical"),
         (["--gamma0", "1", *FAST, "--activation", "linear", "--depth", "2", "--method", "iterate",
           "--scheme", "gd"], "euler"),
     ],

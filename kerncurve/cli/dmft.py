@@ -75,11 +75,10 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
         raise InputError("--method iterate solves the euler scheme only; use --scheme euler or --method forward")
     _check_options(t_max, dt, depth, activation, samples, damping, tol, max_iter, every, width, seeds,
                    max_memory, empirical)
-    for path, opt in ((kernel_output, "--kernel-output"),):
-        if path is not None:
-            check_output_path(path, opt)
-            if not path.lower().endswith((".h5", ".hdf5")):
-                raise InputError(f"{opt}: {path!r} must end in .h5 or .hdf5")
+    if kernel_output is not None:
+        check_output_path(kernel_output, "--kernel-output")
+        if not kernel_output.lower().endswith((".h5", ".hdf5")):
+            raise InputError(f"--kernel-output: {kernel_output!r} must end in .h5 or .hdf5")
     x, y, x_test, y_test = _read(input, inputs_key, targets_key, test_key, test_targets_key)
     P, D = x.shape
     Q = 0 if x_test is None else x_test.shape[0]
@@ -87,6 +86,13 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
     if steps < 1:
         raise InputError(f"--time {t_max:g} is shorter than one step --dt {dt:g}; raise --time or lower --dt")
     _check_memory(P, Q, steps, depth, samples, max_memory, len(gammas), method)
+    if empirical:
+        # weights, their update and the back-propagated copy, for every seed at once
+        net_bytes = 8 * seeds * (3 * (depth - 1) * width**2 + 3 * width * (D + 2 * (P + Q) * depth))
+        if net_bytes > max_memory * 2**30:
+            raise InputError(f"--empirical: {seeds} networks of width {width} and depth {depth} need "
+                             f"{net_bytes / 2**30:.3g} GiB, over the --max-memory budget of {max_memory:g} GiB; "
+                             "lower --width or --seeds, or raise --max-memory")
     solver = "two-layer sampler" if depth == 1 else "deep-linear matrix solver"
     if depth == 1 and P + Q + 1 > 21201:
         raise InputError(f"the Sobol sampler supports at most 21200 points (P + Q = {P + Q}); use fewer points")
