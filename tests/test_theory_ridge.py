@@ -120,3 +120,14 @@ def test_heldout_reduces_to_population_for_small_p():
     np.testing.assert_allclose(ho, c.eg * 1000 / (1000 - c.p), rtol=1e-12)  # ridgeless noise-free
     c = learning_curve(eta, v2, 0.0, np.array([10.0]), 1e-2, 0.1)
     assert heldout_error(c, 10**9)[0] == pytest.approx(c.eg[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("lam", [2.2e-308, 1e-280, 1e-200])
+def test_tiny_ridge_is_the_ridgeless_limit(lam):
+    eta, v2 = powerlaw(40)
+    p = np.array([10.0, 40.0, 80.0])
+    tiny = learning_curve(eta, v2, 0.1, p, lam, 0.1)
+    zero = learning_curve(eta, v2, 0.1, p, 0.0, 0.1)
+    assert np.all(np.isfinite(tiny.kappa))
+    np.testing.assert_allclose(tiny.eg[[0, 2]], zero.eg[[0, 2]], rtol=1e-10)
+    assert tiny.eg[1] > 1e10 or tiny.eg[1] == np.inf  # at the rank: the divergence, approached

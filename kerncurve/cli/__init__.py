@@ -22,6 +22,13 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = {
     "spectrum": "spectrum:command",
     "predict": "predict:command",
+    "td": "td:command",
+    "align": "align:command",
+    "sgd": "sgd:command",
+    "dynamics": "dynamics:command",
+    "shift": "shift:command",
+    "shift-optimize": "shift:optimize_command",
+    "capacity": "capacity:command",
     "dmft": "dmft:command",
 }
 

@@ -21,7 +21,8 @@ def command(s, input, top, save, **_):
     """Eigenvalues of K/n, target power v_k² and cumulative power per mode."""
     check_output_path(save, "--save")
     problem = s.load_problem(input)
-    spec = compute_spectrum(problem)
+    with s.reporter.status(f"eigendecomposition (n = {problem.n})"):
+        spec = compute_spectrum(problem)
     v2 = spec.target_power
     total = v2.sum() + spec.residual_power
     cum = np.cumsum(v2) / total if total > 0 else np.zeros_like(v2)

@@ -27,10 +27,10 @@ FUNCTIONS = {
     # L = x/(1+x): tail Σ_{j≥1} (−1)^{j+1} x^j; head 1/(1+1/x) = Σ_{j≥0} (−1)^j x^{-j}
     "L": (lambda x: x / (1.0 + x), np.where(_j >= 1, -_sign, 0.0), _sign.copy()),
     # L(1−L) = x/(1+x)²: symmetric under x ↔ 1/x: Σ_{j≥1} (−1)^{j+1} j x^{±j}
-    "LmL": (lambda x: x / (1.0 + x) ** 2, -_sign * _j, -_sign * _j),
+    "LmL": (lambda x: (x / (1.0 + x)) / (1.0 + x), -_sign * _j, -_sign * _j),
     # (1−L)² = 1/(1+x)²: tail Σ (−1)^j (j+1) x^j; head x^{-2}/(1+x^{-1})² = Σ_{j≥2} (−1)^j (j−1) x^{-j}
     "omL2": (
-        lambda x: 1.0 / (1.0 + x) ** 2,
+        lambda x: (1.0 / (1.0 + x)) ** 2,
         _sign * (_j + 1),
         np.where(_j >= 2, _sign * (_j - 1), 0.0),
     ),

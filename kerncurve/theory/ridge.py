@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _TOL = 1e-14
+_TINY_RIDGE = 1e-250
 _MAXITER = 200
 
 
@@ -110,6 +111,9 @@ def solve_kappa(eigenvalues, p, ridge, *, mode_sums=None):
     shape = p.shape
     p, lam = p.ravel(), lam.ravel()
     n_plus = eta.size
+    # a ridge below 1e-250·Σ η changes nothing representable except through underflow of
+    # k' = λ/(P − N₊) beyond the rank; its exact limit is the ridgeless solution
+    lam = np.where(lam < _TINY_RIDGE * eta.sum(), 0.0, lam)
     kp = np.zeros(p.size)
     sum_l = np.full(p.size, float(n_plus))
     sum_lml = np.zeros(p.size)
@@ -199,6 +203,7 @@ def learning_curve(eigenvalues, target_power, residual_power, p, ridge, noise, *
     p, lam, s2 = p.ravel(), lam.ravel(), s2.ravel()
     sol = solve_kappa(None, p, lam, mode_sums=ms)
     kp = sol.kprime
+    lam = np.where(lam < _TINY_RIDGE * ms.eta.sum() * ms.scale, 0.0, lam)  # as in solve_kappa
     n_plus = ms.eta.size
     bias_modes = np.zeros(p.size)
     pos = kp > 0
@@ -309,7 +314,8 @@ def heldout_error(curve, n):
     The theory's population is the n samples, training points included. At a training point
     the clean-target error is, by the same deterministic equivalents that give E_train
     (THEORY §1), e_tr = (λ/κ)² B/(1−γ) + σ²[1 − 2λ/κ + (λ/κ)²/(1−γ)] with
-    B = Σ_k (1−L_k)² v_k² + v_⊥² (ridgeless: e_tr = σ²). The held-out error follows from
+    B = Σ_k (1−L_k)² v_k² + v_⊥² (ridgeless below the rank: e_tr = σ²; beyond it, κ = 0:
+    e_tr = (1 − N₊/P) v_⊥² + σ² N₊/P). The held-out error follows from
     n E_g = P e_tr + (n − P) E_ho.
 
     Parameters
@@ -326,7 +332,9 @@ def heldout_error(curve, n):
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(curve.kappa > 0, lam / np.where(curve.kappa > 0, curve.kappa, 1.0), 0.0)
         e_tr = r**2 * curve.bias / (1 - gamma) + s2 * (1 - 2 * r + r**2 / (1 - gamma))
-        e_tr = np.where(r == 0, s2, e_tr)
+        # ridgeless: interpolation (κ > 0) leaves the noise, e_tr = σ²; beyond the rank (κ = 0) the
+        # least-squares fit at the P points keeps γ = N₊/P of the noise and 1 − γ of v_⊥²
+        e_tr = np.where(r == 0, np.where(curve.kappa > 0, s2, (1 - gamma) * curve.bias + gamma * s2), e_tr)
         out = (n * curve.eg - p * e_tr) / (n - p)
     out = np.where(np.isinf(curve.eg), np.inf, out)
     return np.where(p < n, out, np.nan)

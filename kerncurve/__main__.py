@@ -1,0 +1,5 @@
+"""``python -m kerncurve``."""
+
+from .cli import main
+
+main()
