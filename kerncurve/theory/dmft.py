@@ -17,8 +17,12 @@ Two solvers:
   scrambled-Sobol points through the inverse normal CDF, and one causal forward pass is
   exact (no iteration).
 * `deep_linear` — identity activation, any depth: the single-site equations are linear, so
-  the kernels obey closed TP x TP matrix equations, solved by damped fixed-point iteration
-  with warm starts over a growing time horizon.
+  the kernels obey closed TP x TP matrix equations, solved exactly by one causal pass over
+  time (default), or by damped fixed-point iteration with warm starts over a growing time
+  horizon (``method='iterate'``; raises `NumericalError` when it does not converge).
+
+Both read the output either off the units/fields (``scheme='gd'``: the exact infinite-width
+limit of gradient descent with ``eta = dt``) or by the Euler step of ``d f / dt`` above.
 
 Test points are appended to the index with ``Delta = 0``: they feel the kernel but do not
 drive training; their predictions follow ``d f_test / dt = K_test,train Delta / P``.
