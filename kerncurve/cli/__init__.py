@@ -29,6 +29,7 @@ COMMANDS = {
     "shift": "shift:command",
     "shift-optimize": "shift:optimize_command",
     "capacity": "capacity:command",
+    "dmft": "dmft:command",
 }
 
 
