@@ -16,7 +16,7 @@ import click
 import numpy as np
 
 from ..errors import InputError
-from ..io import check_output_path, open_h5, read_array
+from ..io import check_output_path, has_dataset, open_h5, read_array
 from ..kernels import build_kernel, kernel_matrix
 from ..report import Table, plot_curves
 from ..simulate.shift import simulate_shift
@@ -88,6 +88,8 @@ def _require_group(f, name):
 
 def _read_groups(f, key, n):
     where = f"{f.filename}:{key}"
+    if not has_dataset(f, key):
+        raise InputError(f"{where} is a group, not a dataset; store the labels as a 1-D integer array")
     obj = f[key]
     if obj.dtype.kind not in "iuf" or obj.ndim != 1:
         raise InputError(f"{where} must be a 1-D array of integer group labels (dtype {obj.dtype}, shape {obj.shape})")
@@ -189,10 +191,7 @@ def load_shift(path, opts):
         for name, n in (("train", n_p), ("test", n_q)):
             w = None
             if "weights" in f[name]:
-                obj = f[f"{name}/weights"]
-                if obj.dtype.kind not in "iuf" or obj.ndim != 1:
-                    raise InputError(f"{path}:/{name}/weights must be a 1-D numeric array (shape {obj.shape})")
-                w = obj[()].astype(np.float64)
+                w = read_array(f, f"/{name}/weights", ndim=(1,), what="the weights (n,)")
             w = check_measure(w, n, f"{path}:/{name}/weights")
             g = _read_groups(f, f"/{name}/groups", n) if "groups" in f[name] else None
             setattr(d, "p" if name == "train" else "q", w)
