@@ -82,7 +82,8 @@ def command(s, input, width_spec, p_spec, time_spec, compute_spec, empirical, dr
         raise InputError("--width: --empirical needs whole numbers of features (or inf)")
 
     problem = s.load_problem(input)
-    spec = compute_spectrum(problem)
+    with rep.status(f"eigendecomposition (n = {problem.n})"):
+        spec = compute_spectrum(problem)
     if spec.rank == 0 or not np.any(spec.eigenvalues > 0):
         raise InputError(f"{input}: the spectrum has no positive eigenvalue, so no model can learn anything; "
                          "check the features/Gram (all zero?)")

@@ -73,7 +73,8 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
                          "batches are drawn from the training set")
 
     problem = s.load_problem(input)
-    psi, y, info = _features(problem, input)
+    with rep.status(f"eigendecomposition (n = {problem.n})"):
+        psi, y, info = _features(problem, input)
     if train_size is not None and psi is None:
         raise InputError("--train-size needs samples (features or a Gram); the input is a spectrum cache")
     if empirical and psi is None:
@@ -82,7 +83,8 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
         raise InputError(f"--train-size {train_size} exceeds the {info['n']} samples of {input}")
 
     if psi is not None:
-        prob = th.prepare(psi, y)
+        with rep.status(f"feature covariance eigendecomposition (d = {psi.shape[1]})"):
+            prob = th.prepare(psi, y)
         lam, w2, unl = prob.eigenvalues, prob.w_star**2, prob.unlearnable
     else:
         prob = None

@@ -279,7 +279,8 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, pointwi
     if empirical:
         _check_empirical(d, p.max())
     _support_warning(rep, d, p.max())
-    problem = d.problem()
+    with rep.status(f"eigendecomposition (n = {d.n_train})"):
+        problem = d.problem()
     grid = np.array(list(itertools.product(p, ridges, noises)), float)
     curve = shift_curve(problem, grid[:, 0], grid[:, 1], grid[:, 2])
     data = {"p": grid[:, 0].astype(np.int64), "ridge": grid[:, 1], "noise": grid[:, 2], "kappa": curve.kappa,
@@ -481,7 +482,8 @@ def _optimize_test(s, d, P, ridge, noise, objective, per_group, temperature, kl_
     if per_group and d.groups_q is None:
         raise InputError(f"--per-group needs /test/groups in {d.path!r}")
     _support_warning(rep, d, P)
-    problem = d.problem()
+    with rep.status(f"eigendecomposition (n = {d.n_train})"):
+        problem = d.problem()
     e = pointwise_error(problem, float(P), ridge, noise)
     groups = d.groups_q if per_group else None
     res = optimize_test_measure(e, d.q, objective, temperature=temperature, kl_budget=kl_budget, groups=groups)
