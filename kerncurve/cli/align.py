@@ -292,7 +292,7 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
         if not rate > 0:
             raise InputError(f"{where}: the targets lie in the null space of the kernel; nothing to learn")
         times = np.linspace(0.0, 5.0 / rate, 101)
-    cur = _chunked(fn, K0, Y, lam, times)
+    cur = _chunked(fn, K0, Y, lam, times, rep)
     data = {"time": times, "loss": cur["loss"], "loss_static": cur["loss_static"],
             "alignment": cur["alignment"], "centered_alignment": cur["centered_alignment"]}
     columns = list(TOY_COLUMNS)
@@ -319,8 +319,9 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
     if empirical:
         if P > 60:
             rep.warn(f"integrating the toy ODE for P = {P} ({P * P + P} variables) may take a while")
-        K, D = integrate_toy(K0, Y, lam, times, variant=1 if variant == "variant1" else 2,
-                             rtol=1e-11, atol=1e-13 * max(1.0, float(np.max(np.abs(K0)))))
+        with rep.status(f"integrating the toy ODE (P = {P})"):
+            K, D = integrate_toy(K0, Y, lam, times, variant=1 if variant == "variant1" else 2,
+                                 rtol=1e-11, atol=1e-13 * max(1.0, float(np.max(np.abs(K0)))))
         data["loss_ode"] = 0.5 * np.sum(D**2, axis=(1, 2))
         columns += TOY_CHECK
         summary["max_kernel_deviation_ode"] = float(np.max(np.abs(K - cur["kernel"])) / np.max(np.abs(K)))
@@ -342,11 +343,16 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
     s.emit(table, command="align", params=params, summary=summary)
 
 
-def _chunked(fn, K0, Y, lam, times, budget_bytes=256 << 20):
+def _chunked(fn, K0, Y, lam, times, rep, budget_bytes=256 << 20):
     """Evaluate the closed form in time chunks so that O(T·P²) arrays stay within a budget."""
     P = K0.shape[0]
     step = max(1, int(budget_bytes // (8 * 8 * P * P)))
-    parts = [fn(K0, Y, lam, times[i:i + step]) for i in range(0, times.size, step)]
+    starts = range(0, times.size, step)
+    parts = []
+    with rep.progress("toy model closed form", len(starts)) as advance:
+        for i in starts:
+            parts.append(fn(K0, Y, lam, times[i:i + step]))
+            advance(1)
     lam_dd = []
     for c in parts:
         if c.residual is not None:
