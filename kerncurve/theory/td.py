@@ -558,7 +558,7 @@ def _noise_fn(setup, model, reward_noise):
 
 
 def td_curve(setup: TDSetup, lr: float, batch: int, steps: int, model: str = "exact",
-             reward_noise: float = 0.0, lr_decay: float = 0.0) -> TDCurve:
+             reward_noise: float = 0.0, lr_decay: float = 0.0, progress=None) -> TDCurve:
     """Expected value error of TD(0) after n = 0..steps updates.
 
     Mean ``w_bar' = w_bar + eta_n (b - A w_bar)``, ``w_bar_0 = 0``. Second moment
@@ -586,6 +586,9 @@ def td_curve(setup: TDSetup, lr: float, batch: int, steps: int, model: str = "ex
         Standard deviation ``sigma_r`` of i.i.d. noise added to each reward.
     lr_decay : float
         ``chi`` in ``eta_n = eta0 n^-chi``.
+    progress : callable, optional
+        Called as ``progress(k)`` with the number of updates just computed (all that are
+        left when the recursion stops at a divergence).
 
     Returns
     -------
@@ -617,9 +620,13 @@ def td_curve(setup: TDSetup, lr: float, batch: int, steps: int, model: str = "ex
         L = float(np.sum(Sb * M))
         if not np.isfinite(L) or abs(L) > 1e200:
             diverged = True
+            if progress is not None:
+                progress(steps - n + 1)
             break
         loss[n] = L
         mean_loss[n] = e @ Sb @ e
+        if progress is not None:
+            progress(1)
     if diverged:
         warnings.warn(
             f"TD {model} model diverges at lr={lr!r}, batch={batch}, gamma={setup.gamma!r} "
