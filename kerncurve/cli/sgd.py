@@ -116,13 +116,15 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
             edges[m] = edge(m)
             advance()
 
-    def curve(eta, m, out_steps):
-        if model == "gaussian":
-            return th.gaussian_loss(lam, w2, unl + noise, eta, m, out_steps).loss, None
+    def curve(eta, m, out_steps, advance):
+        if model == "gaussian":  # O(M) per step: one tick per curve
+            loss = th.gaussian_loss(lam, w2, unl + noise, eta, m, out_steps).loss
+            advance(1)
+            return loss, None
         if model == "multipass":
-            c = th.multipass_loss(train[0], train[1], psi, y, eta, m, out_steps, noise)
+            c = th.multipass_loss(train[0], train[1], psi, y, eta, m, out_steps, noise, progress=advance)
             return c.test_loss, c.train_loss
-        return th.exact_loss(prob, eta, m, out_steps, noise).loss, None
+        return th.exact_loss(prob, eta, m, out_steps, noise, progress=advance).loss, None
 
     def grid(m):
         t = compute // m if compute is not None else steps
@@ -146,13 +148,14 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
 
     cols = {k: [] for k in ["batch", "lr", "step", "samples", "loss", "train_loss"]}
     finals, slopes = [], []
-    with rep.progress("SGD recursion", len(combos)) as advance:
+    total = len(combos) if model == "gaussian" else sum(int(c[3].max()) for c in combos)
+    with rep.progress("SGD recursion", total) as advance:
         for m, eta, t, out_steps in combos:
             if eta >= edges[m]:
                 warnings.warn(f"--lr {eta!r} is at or above the stability edge η_c = {edges[m]:.6g} of batch {m} "
                               f"({model} model): the loss diverges", NumericalWarning)
             with np.errstate(over="ignore", invalid="ignore"):
-                loss, train_loss = curve(eta, m, out_steps)
+                loss, train_loss = curve(eta, m, out_steps, advance)
             cols["batch"].append(np.full(out_steps.size, m))
             cols["lr"].append(np.full(out_steps.size, eta))
             cols["step"].append(out_steps)
@@ -162,7 +165,6 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
             finals.append(float(loss[-1]))
             late = out_steps >= max(1, t // 100)
             slopes.append(th.fit_powerlaw(out_steps[late], loss[late], floor=unl + noise))
-            advance()
     data = {k: np.concatenate(v) for k, v in cols.items()}
     columns = list(COLUMNS)
 
