@@ -505,11 +505,16 @@ def _optimize_test(s, d, P, ridge, noise, objective, per_group, temperature, kl_
             summary["eg_tilted_empirical"] = float(res.tilted @ e_emp)
     if per_group:
         labels = res.group_labels
-        gw = np.array([q_out[d.groups_q == g].sum() for g in labels])
+        inv = np.searchsorted(labels, d.groups_q)  # every label in supp q is in labels
+        member = (inv < labels.size) & (labels[np.minimum(inv, labels.size - 1)] == d.groups_q)
+        inv, n_g = inv[member], labels.size
+        gw = np.bincount(inv, weights=q_out[member], minlength=n_g)
         data = {"group": labels, "weight": gw, "error": res.group_errors}
         cols = ["group", "weight", "error"]
         if e_emp is not None:
-            ge = np.array([d.q[d.groups_q == g] @ e_emp[d.groups_q == g] / d.q[d.groups_q == g].sum() for g in labels])
+            qm = d.q[member]
+            ge = np.bincount(inv, weights=qm * e_emp[member], minlength=n_g) / np.bincount(inv, weights=qm,
+                                                                                           minlength=n_g)
             data["error_empirical"] = ge
             cols.append("error_empirical")
             summary.update(best_group=int(labels[np.argmin(res.group_errors)]),
