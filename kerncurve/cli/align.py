@@ -20,7 +20,7 @@ from ..kernels import KERNELS
 from ..report import Table
 from ..simulate.alignment import integrate_toy, train_deep_linear
 from ..theory import alignment as th
-from .common import input_argument, output_options, parse_range, run_session
+from .common import input_argument, output_options, parse_float_list, parse_range, run_session
 
 LINEAR_COLUMNS = ["time", "loss", "top_overlap", "anisotropy"]
 LINEAR_EMPIRICAL = ["loss_empirical", "loss_empirical_sem", "top_overlap_empirical",
@@ -44,16 +44,7 @@ def parse_times(text, option="--time"):
         if not (np.isfinite(start) and np.isfinite(stop)) or start < 0 or stop <= start or num < 2:
             raise InputError(f"{option} {text!r}: need 0 ≤ START < STOP (finite, STOP > 0) and NUM ≥ 2")
         return np.linspace(start, stop, num)
-    vals = []
-    for tok in text.split(","):
-        try:
-            v = float(tok)
-        except ValueError:
-            raise InputError(f"{option}: {tok.strip()!r} is not a number") from None
-        if not np.isfinite(v) or v < 0:
-            raise InputError(f"{option}: time {tok.strip()} must be finite and ≥ 0")
-        vals.append(v)
-    t = np.array(sorted(set(vals)))
+    t = np.array(sorted(set(parse_float_list(text, option, minimum=0.0))))
     if t[-1] <= 0:
         raise InputError(f"{option}: the times must include one > 0")
     return t
