@@ -280,13 +280,13 @@ def make_chain(transitions, features, rewards, start=None, source: str = "input"
         _fail(f"{source}: /transitions holds nan or inf; store finite probabilities")
     if P.min() < 0:
         i, j = np.unravel_index(np.argmin(P), P.shape)
-        _fail(f"{source}: /transitions[{i}, {j}] = {P[i, j]!r} is negative; "
+        _fail(f"{source}: /transitions[{i}, {j}] = {float(P[i, j])!r} is negative; "
               "transition probabilities must be >= 0")
     rows = P.sum(axis=1)
     bad = np.flatnonzero(np.abs(rows - 1.0) > _STOCHASTIC_ATOL)
     if bad.size:
         i = int(bad[0])
-        _fail(f"{source}: /transitions is not row-stochastic: row {i} sums to {rows[i]!r} "
+        _fail(f"{source}: /transitions is not row-stochastic: row {i} sums to {float(rows[i])!r} "
               f"({bad.size} bad rows); each row must sum to 1 (normalize the rows)")
     P = P / rows[:, None]
 
@@ -318,7 +318,7 @@ def make_chain(transitions, features, rewards, start=None, source: str = "input"
                   "per state)")
         if not np.all(np.isfinite(rho0)) or rho0.min() < 0 or abs(rho0.sum() - 1) > 1e-6:
             _fail(f"{source}: /start must be a probability vector (non-negative, sum 1), "
-                  f"got sum {rho0.sum()!r}; normalize it or omit it for the stationary "
+                  f"got sum {float(rho0.sum())!r}; normalize it or omit it for the stationary "
                   "distribution")
         rho0 = rho0 / rho0.sum()
 
