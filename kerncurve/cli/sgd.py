@@ -297,7 +297,9 @@ def _summary(input, info, model, lam, w2, unl, noise, batches, edges, combos, fi
         summary["best_lr"] = combos[best][1]
         summary["best_loss"] = finals[best]
     if emp is not None:
-        ok = np.isfinite(emp["loss"]) & np.isfinite(emp["loss_empirical"]) & (emp["loss_empirical_sem"] > 0)
+        # rows whose spread is round-off (step 0: every run starts at w = 0) carry no information
+        ok = (np.isfinite(emp["loss"]) & np.isfinite(emp["loss_empirical"])
+              & (emp["loss_empirical_sem"] > 1e-9 * np.abs(emp["loss_empirical"])))
         if ok.any():
             z = np.abs(emp["loss"][ok] - emp["loss_empirical"][ok]) / emp["loss_empirical_sem"][ok]
             summary["max_deviation_sem"] = float(z.max())
