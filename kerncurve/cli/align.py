@@ -19,6 +19,7 @@ from ..io import atomic_path, check_output_path, open_h5, read_array
 from ..kernels import KERNELS
 from ..report import Table
 from ..simulate.alignment import integrate_toy, train_deep_linear
+from ..spectrum import check_gram
 from ..theory import alignment as th
 from .common import input_argument, output_options, parse_float_list, parse_range, run_session
 
@@ -272,6 +273,7 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
         raise InputError(f"the toy model's closed form costs O(T·P³) and P = {P} exceeds {MAX_TOY_SAMPLES}; "
                          f"pass --subsample {MAX_TOY_SAMPLES} or fewer")
     where = f"{input}:{problem.info.get('source', '')}"
+    K0 = check_gram(K0, problem.source_dtype, where)  # symmetric, not all zeros
     try:
         th._check_gram(K0, Y)
     except InputError as exc:
