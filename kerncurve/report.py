@@ -142,6 +142,15 @@ class Reporter:
             task = prog.add_task(description, total=total)
             yield lambda n=1: prog.advance(task, n)
 
+    @contextlib.contextmanager
+    def status(self, description):
+        """A spinner on stderr while a long step without measurable progress runs (terminal only)."""
+        if self.quiet or not sys.stderr.isatty():
+            yield
+            return
+        with self.console.status(description, spinner="dots"):
+            yield
+
     def emit(self, table, *, output=None, as_json=False, command="", params=None, summary=None):
         """Write the table as CSV (or JSON) to ``output`` atomically, or to stdout."""
         if as_json:

@@ -222,10 +222,8 @@ def spectrum_from_features(x, y, source_dtype=np.float64, where="features", meth
     n, d = x.shape
     if d >= n:
         return spectrum_from_gram(x @ x.T, y, source_dtype, where, check=False, method=method)
-    # XᵀX/n by a symmetric rank-k update (half the flops of a general product); lower triangle
-    xf = x.T if x.flags.c_contiguous else np.asfortranarray(x).T
-    syrk = scipy.linalg.blas.get_blas_funcs("syrk", (xf,))
-    c = syrk(alpha=1.0 / n, a=xf, trans=0, lower=1)
+    c = x.T @ x  # numpy's own symmetric product (OpenBLAS syrk called directly is no faster)
+    c /= n
     return spectrum_from_moments(c, x.T @ y / n, _total_power(y), n, source_dtype, where, overwrite=True,
                                  method=method)
 

@@ -152,3 +152,18 @@ def test_toy_refuses_too_many_samples(run, tmp_path, monkeypatch):
     assert "--subsample 5" in msg
     r = run("align", path, "--toy", "variant1", "--lam", 1, "--subsample", 5, "--time", "0,1")
     assert r.exit_code == 0, r.stderr
+
+
+def test_toy_zero_gram_is_refused(tmp_path):
+    import h5py
+    from click.testing import CliRunner
+
+    from kerncurve.cli import main
+
+    path = tmp_path / "zero.h5"
+    with h5py.File(path, "w") as f:
+        f["gram"] = np.zeros((5, 5))
+        f["targets"] = np.ones(5)
+    r = CliRunner().invoke(main, ["align", str(path), "--toy", "variant1", "--lam", "1"])
+    assert r.exit_code == 2
+    assert r.stderr.count("error:") == 1 and "all zeros" in r.stderr

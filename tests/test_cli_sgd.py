@@ -121,3 +121,18 @@ def test_bad_features_nan(run, tmp_path):
     x, y = gaussian_features(30, 4)
     x[2, 1] = np.nan
     assert "NaN" in _bad(run, write_h5(tmp_path / "nan.h5", features=x, targets=y))
+
+
+def test_noise_list_gives_one_curve_per_level(run, relu_file):
+    r = run("sgd", relu_file, "--lr-frac", "0.4", "--steps", "20", "--points", "3", "--noise", "0,0.5", "-q")
+    assert r.exit_code == 0, r.stderr
+    t = read_csv(r.stdout)
+    assert list(t)[-1] == "noise"
+    assert sorted(set(t["noise"])) == [0.0, 0.5]
+    one = read_csv(run("sgd", relu_file, "--lr-frac", "0.4", "--steps", "20", "--points", "3", "--noise", "0.5",
+                       "-q").stdout)
+    np.testing.assert_allclose(t["loss"][t["noise"] == 0.5], one["loss"], rtol=1e-12)
+    # label noise adds to the loss against the labels
+    assert np.all(t["loss"][t["noise"] == 0.5] > t["loss"][t["noise"] == 0.0])
+    r = run("sgd", relu_file, "--noise", "-1", "-q")
+    assert r.exit_code == 2 and r.stderr.startswith("error: --noise")

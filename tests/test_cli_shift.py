@@ -173,6 +173,13 @@ def test_bad_input_files(run, tmp_path, over, match):
     assert not (tmp_path / "never.csv").exists()
 
 
+@pytest.mark.parametrize("name", ["weights", "groups"])
+def test_weights_or_groups_stored_as_a_group(run, tmp_path, name):
+    f = _bad(tmp_path, **{f"train__{name}__x": np.ones(60)})
+    line = _one_error(run("shift", f, "--p", "10", "--train-groups", "1"))
+    assert f"/train/{name}" in line and "group" in line
+
+
 def test_bad_gram_cross(run, tmp_path):
     xp, xq, yp, yq = _data()
     f = _write(tmp_path / "g.h5", train__gram=xp @ xp.T, test__gram_cross=xq @ xp[:50].T,

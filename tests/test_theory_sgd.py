@@ -350,3 +350,20 @@ def test_exact_vs_gaussian_within_2_percent(batch):
     ga = th.gaussian_loss(p.eigenvalues, p.w_star**2, p.unlearnable, lr, batch, t).loss
     assert np.abs(ex / ga - 1).max() < 0.02
     assert th.exact_edge(p, batch) == pytest.approx(th.gaussian_edge(p.eigenvalues, batch), rel=0.02)
+
+
+def test_recursions_report_progress_per_step():
+    rng = np.random.default_rng(3)
+    psi = rng.standard_normal((60, 5)) * np.arange(1, 6) ** -0.5
+    y = psi @ rng.standard_normal(5)
+    p = th.prepare(psi, y)
+    steps = np.array([0, 3, 17])
+    for run in (lambda eta, cb: th.exact_loss(p, eta, 2, steps, progress=cb),
+                lambda eta, cb: th.multipass_loss(psi[:30], y[:30], psi, y, eta, 2, steps, progress=cb)):
+        done = []
+        run(0.5 * th.exact_edge(p, 2), done.append)
+        assert sum(done) == 17
+        done.clear()
+        with np.errstate(over="ignore", invalid="ignore"):
+            run(1e6, done.append)  # diverges at once: the rest is reported in one go
+        assert sum(done) == 17

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kerncurve.errors import InputError
+from kerncurve.errors import InputError, NumericalWarning
 from kerncurve.simulate.td import _global_cdf, sample_states, simulate_td
 from kerncurve.theory import td
 from kerncurve.theory.td import (
@@ -461,3 +461,16 @@ def test_must_reach_gaussian_within_10_percent_on_gridworld():
                 ex = td_curve(st, 0.1, B, 300).loss
                 ga = td_curve(st, 0.1, B, 300, model="gaussian").loss
             assert np.max(np.abs(ga / ex - 1)) < 0.10
+
+
+def test_curve_progress_counts_every_update():
+    P, X, r = random_chain(S=5, N=3, seed=8)
+    st = td_setup(make_chain(P, X, r), 0.7, 4)
+    done = []
+    td_curve(st, 0.1, 2, 25, progress=done.append)
+    assert sum(done) == 25
+    done.clear()
+    edge = td_spectrum(st).lr_max_mean
+    with pytest.warns(NumericalWarning):
+        c = td_curve(st, 50 * edge, 1, 3000, progress=done.append)
+    assert c.diverged and sum(done) == 3000

@@ -22,13 +22,14 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = {
     "spectrum": "spectrum:command",
     "predict": "predict:command",
-    "td": "td:command",
-    "align": "align:command",
-    "sgd": "sgd:command",
-    "dynamics": "dynamics:command",
     "shift": "shift:command",
     "shift-optimize": "shift:optimize_command",
+    "sgd": "sgd:command",
+    "dynamics": "dynamics:command",
+    "td": "td:command",
     "capacity": "capacity:command",
+    "dmft": "dmft:command",
+    "align": "align:command",
 }
 
 

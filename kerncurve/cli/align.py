@@ -19,8 +19,9 @@ from ..io import atomic_path, check_output_path, open_h5, read_array
 from ..kernels import KERNELS
 from ..report import Table
 from ..simulate.alignment import integrate_toy, train_deep_linear
+from ..spectrum import check_gram
 from ..theory import alignment as th
-from .common import input_argument, output_options, run_session
+from .common import input_argument, output_options, parse_float_list, parse_range, run_session
 
 LINEAR_COLUMNS = ["time", "loss", "top_overlap", "anisotropy"]
 LINEAR_EMPIRICAL = ["loss_empirical", "loss_empirical_sem", "top_overlap_empirical",
@@ -40,26 +41,11 @@ def parse_times(text, option="--time"):
     if not text:
         raise InputError(f"{option} is empty; give a comma list like 0,1,5 or a range START:STOP:NUM")
     if ":" in text:
-        parts = text.split(":")
-        try:
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if len(parts) != 3:
-                raise ValueError
-        except (ValueError, IndexError):
-            raise InputError(f"{option} {text!r}: a range is START:STOP:NUM, e.g. 0:20:101") from None
+        start, stop, num = parse_range(text, option, "0:20:101")
         if not (np.isfinite(start) and np.isfinite(stop)) or start < 0 or stop <= start or num < 2:
             raise InputError(f"{option} {text!r}: need 0 ≤ START < STOP (finite, STOP > 0) and NUM ≥ 2")
         return np.linspace(start, stop, num)
-    vals = []
-    for tok in text.split(","):
-        try:
-            v = float(tok)
-        except ValueError:
-            raise InputError(f"{option}: {tok.strip()!r} is not a number") from None
-        if not np.isfinite(v) or v < 0:
-            raise InputError(f"{option}: time {tok.strip()} must be finite and ≥ 0")
-        vals.append(v)
-    t = np.array(sorted(set(vals)))
+    t = np.array(sorted(set(parse_float_list(text, option, minimum=0.0))))
     if t[-1] <= 0:
         raise InputError(f"{option}: the times must include one > 0")
     return t
@@ -287,6 +273,7 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
         raise InputError(f"the toy model's closed form costs O(T·P³) and P = {P} exceeds {MAX_TOY_SAMPLES}; "
                          f"pass --subsample {MAX_TOY_SAMPLES} or fewer")
     where = f"{input}:{problem.info.get('source', '')}"
+    K0 = check_gram(K0, problem.source_dtype, where)  # symmetric, not all zeros
     try:
         th._check_gram(K0, Y)
     except InputError as exc:
@@ -298,7 +285,7 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
         if not rate > 0:
             raise InputError(f"{where}: the targets lie in the null space of the kernel; nothing to learn")
         times = np.linspace(0.0, 5.0 / rate, 101)
-    cur = _chunked(fn, K0, Y, lam, times)
+    cur = _chunked(fn, K0, Y, lam, times, rep)
     data = {"time": times, "loss": cur["loss"], "loss_static": cur["loss_static"],
             "alignment": cur["alignment"], "centered_alignment": cur["centered_alignment"]}
     columns = list(TOY_COLUMNS)
@@ -325,8 +312,9 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
     if empirical:
         if P > 60:
             rep.warn(f"integrating the toy ODE for P = {P} ({P * P + P} variables) may take a while")
-        K, D = integrate_toy(K0, Y, lam, times, variant=1 if variant == "variant1" else 2,
-                             rtol=1e-11, atol=1e-13 * max(1.0, float(np.max(np.abs(K0)))))
+        with rep.status(f"integrating the toy ODE (P = {P})"):
+            K, D = integrate_toy(K0, Y, lam, times, variant=1 if variant == "variant1" else 2,
+                                 rtol=1e-11, atol=1e-13 * max(1.0, float(np.max(np.abs(K0)))))
         data["loss_ode"] = 0.5 * np.sum(D**2, axis=(1, 2))
         columns += TOY_CHECK
         summary["max_kernel_deviation_ode"] = float(np.max(np.abs(K - cur["kernel"])) / np.max(np.abs(K)))
@@ -348,11 +336,16 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
     s.emit(table, command="align", params=params, summary=summary)
 
 
-def _chunked(fn, K0, Y, lam, times, budget_bytes=256 << 20):
+def _chunked(fn, K0, Y, lam, times, rep, budget_bytes=256 << 20):
     """Evaluate the closed form in time chunks so that O(T·P²) arrays stay within a budget."""
     P = K0.shape[0]
     step = max(1, int(budget_bytes // (8 * 8 * P * P)))
-    parts = [fn(K0, Y, lam, times[i:i + step]) for i in range(0, times.size, step)]
+    starts = range(0, times.size, step)
+    parts = []
+    with rep.progress("toy model closed form", len(starts)) as advance:
+        for i in starts:
+            parts.append(fn(K0, Y, lam, times[i:i + step]))
+            advance(1)
     lam_dd = []
     for c in parts:
         if c.residual is not None:

@@ -35,6 +35,7 @@ __all__ = [
     "parse_p",
     "parse_float_list",
     "parse_int_list",
+    "parse_range",
 ]
 
 
@@ -179,6 +180,19 @@ def run_session(fn):
     return wrapper
 
 
+def parse_range(text, option, example="10:1000:25"):
+    """Split ``START:STOP:NUM`` into (float, float, int), or raise one clear `InputError`."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        return float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise InputError(
+            f"{option} {text!r}: a range is START:STOP:NUM (numbers, NUM an integer), e.g. {example}"
+        ) from None
+
+
 def parse_p(text, option="--p", allow_inf=False):
     """Sample sizes: a comma list ``10,20,50`` or ``START:STOP:NUM`` (NUM log-spaced integers).
 
@@ -188,13 +202,7 @@ def parse_p(text, option="--p", allow_inf=False):
     if not text:
         raise InputError(f"{option} is empty; give a comma list like 10,20,50 or a range START:STOP:NUM")
     if ":" in text:
-        parts = text.split(":")
-        if len(parts) != 3:
-            raise InputError(f"{option} {text!r}: a range is START:STOP:NUM, e.g. 10:1000:25")
-        try:
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-        except ValueError:
-            raise InputError(f"{option} {text!r}: START, STOP must be numbers and NUM an integer, e.g. 10:1000:25") from None
+        start, stop, num = parse_range(text, option)
         if not (np.isfinite(start) and np.isfinite(stop)) or start < 1 or stop < start or num < 1:
             raise InputError(f"{option} {text!r}: need 1 ≤ START ≤ STOP (finite) and NUM ≥ 1")
         vals = np.unique(np.round(np.geomspace(start, stop, num)).astype(np.int64))

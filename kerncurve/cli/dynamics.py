@@ -16,6 +16,7 @@ from .common import (
     output_options,
     parse_float_list,
     parse_p,
+    parse_range,
     run_session,
     spectrum_options,
 )
@@ -29,13 +30,7 @@ def parse_spec(text, option, *, allow_inf=True):
     """Positive numbers: a comma list (``inf`` allowed) or ``START:STOP:NUM`` (NUM log-spaced)."""
     text = (text or "").strip()
     if ":" in text:
-        parts = text.split(":")
-        try:
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if len(parts) != 3:
-                raise ValueError
-        except (ValueError, IndexError):
-            raise InputError(f"{option} {text!r}: a range is START:STOP:NUM, e.g. 1:1e5:20") from None
+        start, stop, num = parse_range(text, option, "1:1e5:20")
         if not (np.isfinite(start) and np.isfinite(stop)) or start <= 0 or stop < start or num < 1:
             raise InputError(f"{option} {text!r}: need 0 < START ≤ STOP (finite) and NUM ≥ 1")
         return np.unique(np.geomspace(start, stop, num))
@@ -89,7 +84,8 @@ def command(s, input, width_spec, p_spec, time_spec, compute_spec, empirical, dr
         raise InputError("--width: --empirical needs whole numbers of features (or inf)")
 
     problem = s.load_problem(input)
-    spec = compute_spectrum(problem)
+    with rep.status(f"eigendecomposition (n = {problem.n})"):
+        spec = compute_spectrum(problem)
     if spec.rank == 0 or not np.any(spec.eigenvalues > 0):
         raise InputError(f"{input}: the spectrum has no positive eigenvalue, so no model can learn anything; "
                          "check the features/Gram (all zero?)")

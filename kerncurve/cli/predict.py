@@ -71,7 +71,8 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, modes_o
             raise InputError("--empirical needs samples (features, Gram or inputs); the input is a spectrum cache")
         if p.max() >= n:
             raise InputError(f"--empirical: largest --p is {p.max()} but n = {n}; P must be < n to leave test points")
-    spec = compute_spectrum(problem)
+    with s.reporter.status(f"eigendecomposition (n = {problem.n})"):
+        spec = compute_spectrum(problem)
     eta, v2, vperp = spec.eigenvalues, spec.target_power, spec.residual_power
     ms = ModeSums(eta, {"one": 1.0, "power": v2})
     top_msg = top_eigen_warning(spec, float(p.max()))
@@ -152,6 +153,10 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, modes_o
             dev = ho[finite] / data["eg_empirical"][finite] - 1
             summary["max_relative_deviation"] = float(np.max(np.abs(dev)))
             summary["mean_relative_deviation"] = float(np.mean(dev))
+            sem = data["eg_empirical_sem"][finite]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.abs(ho[finite] - data["eg_empirical"][finite]) / sem
+            summary["max_deviation_in_sem"] = float(np.max(np.where(sem > 0, z, 0.0)))
     rep.summary("kerncurve predict", list(summary.items()))
 
     if modes_output is not None:

@@ -30,7 +30,9 @@ AUTO_BUDGET = 2e8
 @click.option("--steps", type=int, default=1000, show_default=True, help="Number of SGD steps T.")
 @click.option("--points", type=click.IntRange(min=1), default=30, show_default=True,
               help="Log-spaced output steps between 1 and T (step 0 is always included).")
-@click.option("--noise", type=float, default=0.0, show_default=True, help="Label-noise variance σ² ≥ 0.")
+@click.option("--noise", "noise_spec", default="0", show_default=True,
+              help="Label-noise variance(s) σ² ≥ 0, comma list (one curve per value; with several, a trailing "
+                   "noise column).")
 @click.option("--model", type=click.Choice(["auto", "empirical", "exact", "gaussian"]), default="auto",
               show_default=True,
               help="empirical (= exact): recursion with the samples' fourth moments, O(n·M²) per step; "
@@ -45,7 +47,7 @@ AUTO_BUDGET = 2e8
 @input_options
 @output_options
 @run_session
-def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model, compute, train_size,
+def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise_spec, model, compute, train_size,
             empirical, runs, **_):
     """Expected test loss of SGD (w₀ = 0) on a linear readout of the features, step by step.
 
@@ -61,8 +63,7 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
         lr_frac = 0.5
     if steps < 1:
         raise InputError(f"--steps must be ≥ 1, got {steps}")
-    if not np.isfinite(noise) or noise < 0:
-        raise InputError(f"--noise must be a finite number ≥ 0, got {noise}")
+    noises = parse_float_list(noise_spec, "--noise")
     if compute is not None and compute < max(batches):
         raise InputError(f"--compute {compute} is smaller than the largest --batch {max(batches)}; "
                          "each batch size needs at least one step")
@@ -73,7 +74,8 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
                          "batches are drawn from the training set")
 
     problem = s.load_problem(input)
-    psi, y, info = _features(problem, input)
+    with rep.status(f"eigendecomposition (n = {problem.n})"):
+        psi, y, info = _features(problem, input)
     if train_size is not None and psi is None:
         raise InputError("--train-size needs samples (features or a Gram); the input is a spectrum cache")
     if empirical and psi is None:
@@ -82,7 +84,8 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
         raise InputError(f"--train-size {train_size} exceeds the {info['n']} samples of {input}")
 
     if psi is not None:
-        prob = th.prepare(psi, y)
+        with rep.status(f"feature covariance eigendecomposition (d = {psi.shape[1]})"):
+            prob = th.prepare(psi, y)
         lam, w2, unl = prob.eigenvalues, prob.w_star**2, prob.unlearnable
     else:
         prob = None
@@ -99,14 +102,18 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
     if train_size is not None:
         rng = np.random.default_rng(s.rng_seed)
         idx = np.sort(rng.choice(info["n"], train_size, replace=False))
-        ytr = y[idx] + (np.sqrt(noise) * rng.standard_normal(train_size) if noise > 0 else 0.0)
-        train = (psi[idx], ytr, th.prepare(psi[idx], ytr))
+        eps = rng.standard_normal(train_size)  # one draw, scaled for every noise level
+        train = {}
+        for noise in noises:
+            ytr = y[idx] + (np.sqrt(noise) * eps if noise > 0 else 0.0)
+            train[noise] = (psi[idx], ytr, th.prepare(psi[idx], ytr))
         model = "multipass"
 
     def edge(m):
         if model == "gaussian":
             return th.gaussian_edge(lam, m)
-        return th.exact_edge(train[2] if train is not None else prob, m)
+        # the edge depends on the training features only, not on the label noise
+        return th.exact_edge(train[noises[0]][2] if train is not None else prob, m)
 
     with rep.progress("stability edges", len(batches)) as advance:
         edges = {}
@@ -114,63 +121,68 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
             edges[m] = edge(m)
             advance()
 
-    def curve(eta, m, out_steps):
-        if model == "gaussian":
-            return th.gaussian_loss(lam, w2, unl + noise, eta, m, out_steps).loss, None
+    def curve(eta, m, out_steps, noise, advance):
+        if model == "gaussian":  # O(M) per step: one tick per curve
+            loss = th.gaussian_loss(lam, w2, unl + noise, eta, m, out_steps).loss
+            advance(1)
+            return loss, None
         if model == "multipass":
-            c = th.multipass_loss(train[0], train[1], psi, y, eta, m, out_steps, noise)
+            tr = train[noise]
+            c = th.multipass_loss(tr[0], tr[1], psi, y, eta, m, out_steps, noise, progress=advance)
             return c.test_loss, c.train_loss
-        return th.exact_loss(prob, eta, m, out_steps, noise).loss, None
+        return th.exact_loss(prob, eta, m, out_steps, noise, progress=advance).loss, None
 
     def grid(m):
         t = compute // m if compute is not None else steps
         return t, np.unique(np.r_[0, np.round(np.geomspace(1, t, points)).astype(np.int64)])
 
-    combos = []
+    combos = []  # (batch, lr, steps, output steps, noise), in the order batch, lr, noise
     for m in batches:
         t, out_steps = grid(m)
         if use_opt:
             if model == "multipass":
                 raise InputError("--lr opt is not available with --train-size; give --lr or --lr-frac")
-            with rep.progress(f"optimizing lr (batch {m})", 1):
-                bs = th.batch_search(prob if prob is not None else _Spec(lam, w2, unl), t * m, [m],
-                                     lr="opt", model="gaussian" if model == "gaussian" else "exact",
-                                     noise=noise)
-            combos.append((m, float(bs.lr[0]), t, out_steps))
-        elif lr_frac is not None:
-            combos.append((m, lr_frac * edges[m], t, out_steps))
+            for noise in noises:
+                with rep.status(f"optimizing lr (batch {m}, noise {noise:g})"):
+                    bs = th.batch_search(prob if prob is not None else _Spec(lam, w2, unl), t * m, [m],
+                                         lr="opt", model="gaussian" if model == "gaussian" else "exact",
+                                         noise=noise)
+                combos.append((m, float(bs.lr[0]), t, out_steps, noise))
         else:
-            combos.extend((m, eta, t, out_steps) for eta in lrs)
+            etas = [lr_frac * edges[m]] if lr_frac is not None else lrs
+            combos.extend((m, eta, t, out_steps, noise) for eta in etas for noise in noises)
 
-    cols = {k: [] for k in ["batch", "lr", "step", "samples", "loss", "train_loss"]}
+    cols = {k: [] for k in ["batch", "lr", "step", "samples", "loss", "train_loss", "noise"]}
     finals, slopes = [], []
-    with rep.progress("SGD recursion", len(combos)) as advance:
-        for m, eta, t, out_steps in combos:
+    total = len(combos) if model == "gaussian" else sum(int(c[3].max()) for c in combos)
+    with rep.progress("SGD recursion", total) as advance:
+        for m, eta, t, out_steps, noise in combos:
             if eta >= edges[m]:
                 warnings.warn(f"--lr {eta!r} is at or above the stability edge η_c = {edges[m]:.6g} of batch {m} "
                               f"({model} model): the loss diverges", NumericalWarning)
             with np.errstate(over="ignore", invalid="ignore"):
-                loss, train_loss = curve(eta, m, out_steps)
+                loss, train_loss = curve(eta, m, out_steps, noise, advance)
             cols["batch"].append(np.full(out_steps.size, m))
             cols["lr"].append(np.full(out_steps.size, eta))
             cols["step"].append(out_steps)
             cols["samples"].append(out_steps * m)
+            cols["noise"].append(np.full(out_steps.size, noise))
             cols["loss"].append(loss)
             cols["train_loss"].append(train_loss if train_loss is not None else np.full(out_steps.size, np.nan))
             finals.append(float(loss[-1]))
             late = out_steps >= max(1, t // 100)
             slopes.append(th.fit_powerlaw(out_steps[late], loss[late], floor=unl + noise))
-            advance()
     data = {k: np.concatenate(v) for k, v in cols.items()}
     columns = list(COLUMNS)
 
     if empirical:
         emp = {k: [] for k in ["mean", "sem", "median", "tmean", "tsem", "tmedian"]}
         with rep.progress("simulated SGD", len(combos)) as advance:
-            for i, (m, eta, t, out_steps) in enumerate(combos):
+            for i, (m, eta, t, out_steps, noise) in enumerate(combos):
                 seed = s.rng_seed + i
                 if model == "multipass":
-                    te, tr = simulate_multipass(train[0], train[1], psi, y, eta, m, out_steps, runs=runs,
+                    tr_set = train[noise]
+                    te, tr = simulate_multipass(tr_set[0], tr_set[1], psi, y, eta, m, out_steps, runs=runs,
                                                 noise=noise, seed=seed)
                     emp["tmean"].append(tr.mean), emp["tsem"].append(tr.sem), emp["tmedian"].append(tr.median)
                 else:
@@ -187,15 +199,17 @@ def command(s, input, lr_spec, lr_frac, batch_spec, steps, points, noise, model,
             data["train_loss_empirical"] = np.concatenate(emp["tmean"])
             data["train_loss_empirical_sem"] = np.concatenate(emp["tsem"])
             columns += ["train_loss_empirical", "train_loss_empirical_sem"]
+    if len(noises) > 1:  # one curve per noise level: say which row is which
+        columns.append("noise")
     table = Table(columns, data, int_columns=("batch", "step", "samples"))
 
-    summary = _summary(input, info, model, lam, w2, unl, noise, batches, edges, combos, finals, slopes,
+    summary = _summary(input, info, model, lam, w2, unl, noises, batches, edges, combos, finals, slopes,
                        compute, data if empirical else None)
     rep.summary("kerncurve sgd", [(k, _show(v)) for k, v in summary.items()])
     if s.opts.get("plot"):
         _plot(s.opts["plot"], combos, data, empirical)
     params = {"lr": lr_spec, "lr_frac": lr_frac, "batch": batches, "steps": steps, "points": points,
-              "noise": noise, "model": model, "compute": compute, "train_size": train_size,
+              "noise": noises, "model": model, "compute": compute, "train_size": train_size,
               "empirical": empirical, "runs": runs, "seed": s.rng_seed}
     s.emit(table, command="sgd", params=params, summary=summary)
 
@@ -261,7 +275,7 @@ def _features(problem, input):
     return psi, y, {"n": psi.shape[0], "dim": psi.shape[1], "source": problem.info.get("source", "")}
 
 
-def _summary(input, info, model, lam, w2, unl, noise, batches, edges, combos, finals, slopes, compute, emp):
+def _summary(input, info, model, lam, w2, unl, noises, batches, edges, combos, finals, slopes, compute, emp):
     b = power_law_fit(lam)
     tail = np.cumsum((lam * w2)[::-1])[::-1]
     a = power_law_fit(tail) + 1
@@ -272,7 +286,7 @@ def _summary(input, info, model, lam, w2, unl, noise, batches, edges, combos, fi
         "features": info["dim"],
         "rank": int(lam.size),
         "model": model,
-        "noise": noise,
+        "noise": noises if len(noises) > 1 else noises[0],
         "unlearnable_power": unl,
         "batch": list(batches),
         "lr_edge": [edges[m] for m in batches],
@@ -281,7 +295,7 @@ def _summary(input, info, model, lam, w2, unl, noise, batches, edges, combos, fi
         "lr": [c[1] for c in combos],
         "lr_batch": [c[0] for c in combos],
         "kappa_sgd": [th.kappa_sgd(lam, c[1], c[0]) for c in combos],
-        "plateau": [th.plateau(lam, c[1], c[0], unl + noise) for c in combos],
+        "plateau": [th.plateau(lam, c[1], c[0], unl + c[4]) for c in combos],
         "final_loss": finals,
         "fitted_exponent": slopes,
         "predicted_exponent": th.powerlaw_exponent(a, b) if np.isfinite(a) and np.isfinite(b) else float("nan"),
@@ -293,7 +307,9 @@ def _summary(input, info, model, lam, w2, unl, noise, batches, edges, combos, fi
         summary["best_lr"] = combos[best][1]
         summary["best_loss"] = finals[best]
     if emp is not None:
-        ok = np.isfinite(emp["loss"]) & np.isfinite(emp["loss_empirical"]) & (emp["loss_empirical_sem"] > 0)
+        # rows whose spread is round-off (step 0: every run starts at w = 0) carry no information
+        ok = (np.isfinite(emp["loss"]) & np.isfinite(emp["loss_empirical"])
+              & (emp["loss_empirical_sem"] > 1e-9 * np.abs(emp["loss_empirical"])))
         if ok.any():
             z = np.abs(emp["loss"][ok] - emp["loss_empirical"][ok]) / emp["loss_empirical_sem"][ok]
             summary["max_deviation_sem"] = float(z.max())
@@ -303,12 +319,12 @@ def _summary(input, info, model, lam, w2, unl, noise, batches, edges, combos, fi
 def _plot(path, combos, data, empirical):
     lines, points = [], []
     start = 0
-    for m, eta, _, out_steps in combos:
+    for m, eta, _, out_steps, noise in combos:
         sl = slice(start, start + out_steps.size)
         start += out_steps.size
         x, loss = data["step"][sl], data["loss"][sl]
         ok = (x > 0) & np.isfinite(loss) & (loss > 0)
-        label = f"m={m}, η={eta:.3g}"
+        label = f"m={m}, η={eta:.3g}" + (f", σ²={noise:g}" if noise else "")
         lines.append((f"theory {label}", x[ok], loss[ok]))
         if empirical:
             points.append((f"simulated {label}", x[ok], data["loss_empirical"][sl][ok],

@@ -16,7 +16,7 @@ import click
 import numpy as np
 
 from ..errors import InputError
-from ..io import check_output_path, open_h5, read_array
+from ..io import check_output_path, has_dataset, open_h5, read_array
 from ..kernels import build_kernel, kernel_matrix
 from ..report import Table, plot_curves
 from ..simulate.shift import simulate_shift
@@ -88,6 +88,8 @@ def _require_group(f, name):
 
 def _read_groups(f, key, n):
     where = f"{f.filename}:{key}"
+    if not has_dataset(f, key):
+        raise InputError(f"{where} is a group, not a dataset; store the labels as a 1-D integer array")
     obj = f[key]
     if obj.dtype.kind not in "iuf" or obj.ndim != 1:
         raise InputError(f"{where} must be a 1-D array of integer group labels (dtype {obj.dtype}, shape {obj.shape})")
@@ -189,10 +191,7 @@ def load_shift(path, opts):
         for name, n in (("train", n_p), ("test", n_q)):
             w = None
             if "weights" in f[name]:
-                obj = f[f"{name}/weights"]
-                if obj.dtype.kind not in "iuf" or obj.ndim != 1:
-                    raise InputError(f"{path}:/{name}/weights must be a 1-D numeric array (shape {obj.shape})")
-                w = obj[()].astype(np.float64)
+                w = read_array(f, f"/{name}/weights", ndim=(1,), what="the weights (n,)")
             w = check_measure(w, n, f"{path}:/{name}/weights")
             g = _read_groups(f, f"/{name}/groups", n) if "groups" in f[name] else None
             setattr(d, "p" if name == "train" else "q", w)
@@ -280,7 +279,8 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, pointwi
     if empirical:
         _check_empirical(d, p.max())
     _support_warning(rep, d, p.max())
-    problem = d.problem()
+    with rep.status(f"eigendecomposition (n = {d.n_train})"):
+        problem = d.problem()
     grid = np.array(list(itertools.product(p, ridges, noises)), float)
     curve = shift_curve(problem, grid[:, 0], grid[:, 1], grid[:, 2])
     data = {"p": grid[:, 0].astype(np.int64), "ridge": grid[:, 1], "noise": grid[:, 2], "kappa": curve.kappa,
@@ -482,7 +482,8 @@ def _optimize_test(s, d, P, ridge, noise, objective, per_group, temperature, kl_
     if per_group and d.groups_q is None:
         raise InputError(f"--per-group needs /test/groups in {d.path!r}")
     _support_warning(rep, d, P)
-    problem = d.problem()
+    with rep.status(f"eigendecomposition (n = {d.n_train})"):
+        problem = d.problem()
     e = pointwise_error(problem, float(P), ridge, noise)
     groups = d.groups_q if per_group else None
     res = optimize_test_measure(e, d.q, objective, temperature=temperature, kl_budget=kl_budget, groups=groups)
@@ -504,11 +505,16 @@ def _optimize_test(s, d, P, ridge, noise, objective, per_group, temperature, kl_
             summary["eg_tilted_empirical"] = float(res.tilted @ e_emp)
     if per_group:
         labels = res.group_labels
-        gw = np.array([q_out[d.groups_q == g].sum() for g in labels])
+        inv = np.searchsorted(labels, d.groups_q)  # every label in supp q is in labels
+        member = (inv < labels.size) & (labels[np.minimum(inv, labels.size - 1)] == d.groups_q)
+        inv, n_g = inv[member], labels.size
+        gw = np.bincount(inv, weights=q_out[member], minlength=n_g)
         data = {"group": labels, "weight": gw, "error": res.group_errors}
         cols = ["group", "weight", "error"]
         if e_emp is not None:
-            ge = np.array([d.q[d.groups_q == g] @ e_emp[d.groups_q == g] / d.q[d.groups_q == g].sum() for g in labels])
+            qm = d.q[member]
+            ge = np.bincount(inv, weights=qm * e_emp[member], minlength=n_g) / np.bincount(inv, weights=qm,
+                                                                                           minlength=n_g)
             data["error_empirical"] = ge
             cols.append("error_empirical")
             summary.update(best_group=int(labels[np.argmin(res.group_errors)]),

@@ -29,7 +29,8 @@ def command(s, input, top, save, **_):
     """
     check_output_path(save, "--save")
     problem = s.load_problem(input)
-    spec = compute_spectrum(problem)
+    with s.reporter.status(f"eigendecomposition (n = {problem.n})"):
+        spec = compute_spectrum(problem)
     v2 = spec.target_power
     total = v2.sum() + spec.residual_power
     cum = np.cumsum(v2) / total if total > 0 else np.zeros_like(v2)

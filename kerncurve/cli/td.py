@@ -115,12 +115,12 @@ def command(s, input, gamma_spec, lr_spec, batch_spec, episode_length, steps, po
     gamma_rows, plateau_rows = [], []
     curves = []
     setups = {g: td_setup(chain, g, episode_length) for g in gammas}
-    total = len(combos) * steps if empirical else 0
-    with rep.progress("simulating TD(0)", total) as advance:
+    total = len(combos) * steps * (2 if empirical else 1)
+    with rep.progress("TD(0) recursion" + (" and simulation" if empirical else ""), total) as advance:
         for i, (g, lr, b) in enumerate(combos):
             st = setups[g]
             curve = td_curve(st, lr, b, steps, model=model, reward_noise=reward_noise,
-                             lr_decay=lr_decay)
+                             lr_decay=lr_decay, progress=advance)
             loss = curve.loss[rec]
             cols["gamma"] += [g] * rec.size
             cols["lr"] += [lr] * rec.size

@@ -14,8 +14,8 @@ import numpy as np
 
 __all__ = ["ModeSums", "FUNCTIONS"]
 
-_EPS = 0.1  # series ratio bound; remainder ~ (J+1)·ε^(J+1)
-_J = 19  # number of series terms (ε^20 · 20 ≈ 2e-19)
+_EPS = 0.25  # series ratio bound; remainder ~ (J+1)·ε^(J+1)
+_J = 34  # number of series terms (ε^35 · 35 ≈ 3e-20)
 _BLOCK = 512
 _DIRECT_LIMIT = 4096  # below this many modes, sum directly
 
@@ -65,27 +65,31 @@ class ModeSums:
         valid = np.concatenate([np.ones(m), np.zeros(pad)]).reshape(nb, _BLOCK)
         self.block_max = e[:, 0]
         self.block_min = self.eta[np.minimum((np.arange(nb) + 1) * _BLOCK, m) - 1]
-        logs = np.log(e)
         wbs = {
             name: np.concatenate([w, np.zeros(pad)]).reshape(nb, _BLOCK) * valid
             for name, w in self.weights.items()
         }
-        mp = {name: np.empty((_J + 1, nb)) for name in wbs}  # Σ_block w η^j (tail moments)
-        mm = {name: np.empty((_J + 1, nb)) for name in wbs}  # Σ_block w η^-j (head moments)
-        for j in range(_J + 1):  # a loop over series terms, not modes
-            ep, em = np.exp(j * logs), np.exp(-j * logs)
-            for name, wb in wbs.items():
-                mp[name][j] = np.einsum("bk,bk->b", ep, wb)
-                mm[name][j] = np.einsum("bk,bk->b", em, wb)
-        # head_cum[:, h] = Σ_{b<h} moments; tail_cum[:, t] = Σ_{b≥t} moments
-        zero = np.zeros((_J + 1, 1))
-        self.head_cum = {n: np.concatenate([zero, np.cumsum(mm[n], axis=1)], axis=1) for n in wbs}
-        self.tail_cum = {
-            n: np.concatenate([np.cumsum(mp[n][:, ::-1], axis=1)[:, ::-1], zero], axis=1) for n in wbs
+        # log Σ_block w η^{±j} with the block's extreme factored out (ratios ≤ 1: no overflow),
+        # accumulated across blocks in log space
+        lmp = {name: np.empty((_J + 1, nb)) for name in wbs}  # tail moments
+        lmm = {name: np.empty((_J + 1, nb)) for name in wbs}  # head moments
+        top, bottom = np.log(e[:, :1]), np.log(e[:, -1:])
+        rp, rm = e / e[:, :1], e[:, -1:] / e  # η/η_max(block), η_min(block)/η, both in (0, 1]
+        pp, pm = np.ones_like(e), np.ones_like(e)
+        with np.errstate(divide="ignore", under="ignore"):
+            for j in range(_J + 1):  # a loop over series terms, not modes
+                for name, wb in wbs.items():
+                    lmp[name][j] = j * top[:, 0] + np.log(np.einsum("bk,bk->b", pp, wb))
+                    lmm[name][j] = -j * bottom[:, 0] + np.log(np.einsum("bk,bk->b", pm, wb))
+                pp *= rp
+                pm *= rm
+        # log_head[:, h] = log Σ_{b<h} moments; log_tail[:, t] = log Σ_{b≥t} moments
+        ninf = np.full((_J + 1, 1), -np.inf)
+        self.log_head = {n: np.concatenate([ninf, np.logaddexp.accumulate(lmm[n], axis=1)], axis=1) for n in wbs}
+        self.log_tail = {
+            n: np.concatenate([np.logaddexp.accumulate(lmp[n][:, ::-1], axis=1)[:, ::-1], ninf], axis=1)
+            for n in wbs
         }
-        with np.errstate(divide="ignore"):
-            self.log_head = {n: np.log(np.maximum(v, 0.0)) for n, v in self.head_cum.items()}
-            self.log_tail = {n: np.log(np.maximum(v, 0.0)) for n, v in self.tail_cum.items()}
         self.nb = nb
 
     def __call__(self, kprime, terms):

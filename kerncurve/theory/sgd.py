@@ -181,7 +181,12 @@ def _record(out, steps, t, value):
     out[steps == t] = value
 
 
-def exact_loss(problem, lr, batch, steps, noise=0.0):
+def _advance(progress, k):
+    if progress is not None and k > 0:
+        progress(k)
+
+
+def exact_loss(problem, lr, batch, steps, noise=0.0, progress=None):
     """Expected test loss of online SGD from the exact second-moment recursion.
 
     With Δ = w − w*, μ = E[Δ], C = E[ΔΔᵀ] (eigenbasis of Σ, μ₀ = −w*, C₀ = w*w*ᵀ)::
@@ -206,6 +211,9 @@ def exact_loss(problem, lr, batch, steps, noise=0.0):
         Output steps (an int T means 0..T).
     noise : float
         Label-noise variance σ².
+    progress : callable, optional
+        Called as ``progress(k)`` with the number of steps just computed (all that are left
+        when the recursion stops at a divergence); T calls' worth in all.
 
     Returns
     -------
@@ -228,10 +236,12 @@ def exact_loss(problem, lr, batch, steps, noise=0.0):
         r = q - 2.0 * ys * (phi @ mu) + base
         loss = r.mean()
         if not loss < _DIVERGED:  # also catches nan
+            _advance(progress, tmax - t)
             break
         _record(out, steps, t, loss)
         if t == tmax:
             break
+        _advance(progress, 1)
         c *= a
         c += g * (phi.T @ (r[:, None] * phi))
         c += c.T
@@ -471,7 +481,7 @@ def batch_search(problem, compute, batches, lr="opt", model="gaussian", noise=0.
 
 
 def multipass_loss(train_features, train_targets, test_features, test_targets,
-                   lr, batch, steps, noise=0.0):
+                   lr, batch, steps, noise=0.0, progress=None):
     """Expected test and train loss of multi-pass SGD on a fixed training set.
 
     P training points, batches of m drawn with replacement, w₀ = 0; Σ̂ = ΨᵀΨ/P, b̂ = Ψᵀy/P,
@@ -484,7 +494,7 @@ def multipass_loss(train_features, train_targets, test_features, test_targets,
 
     The training labels are taken as given (already noisy if they carry noise); ``noise`` σ²
     is added to the test loss (fresh noisy test labels). Both losses are against labels.
-    O(P M²) per step; S is symmetrized every step.
+    O(P M²) per step; S is symmetrized every step. ``progress`` as in `exact_loss`.
     """
     lr, batch, steps = _check(lr, batch, steps)
     x = np.asarray(train_features, dtype=np.float64)
@@ -512,11 +522,13 @@ def multipass_loss(train_features, train_targets, test_features, test_targets,
         tr_loss = r.mean()
         te_loss = float(np.sum(sig_te * s) - 2.0 * b_te @ mu + yy_te)
         if not (tr_loss < _DIVERGED and te_loss < _DIVERGED):
+            _advance(progress, tmax - t)
             break
         _record(train, steps, t, tr_loss)
         _record(test, steps, t, te_loss)
         if t == tmax:
             break
+        _advance(progress, 1)
         ss = s @ sig
         smu = sig @ mu
         cross = np.outer(mu, b)

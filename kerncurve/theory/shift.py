@@ -892,9 +892,11 @@ def optimize_test_measure(errors, q0=None, objective="adversarial-test", tempera
     vgroup = None
     if groups is not None:
         groups = np.asarray(groups)
-        labels = np.unique(groups[supp])
-        gerr = np.array([np.dot(q0[groups == g], e[groups == g]) / q0[groups == g].sum()
-                         for g in labels])
+        labels, inv = np.unique(groups, return_inverse=True)
+        mass = np.bincount(inv, weights=q0)
+        seen = mass > 0  # groups meeting supp q0
+        labels = labels[seen]
+        gerr = np.bincount(inv, weights=q0 * e)[seen] / mass[seen]
         k = int(np.argmax(sign * gerr))
         vgroup = labels[k]
         vertex = np.where(groups == vgroup, q0, 0.0)

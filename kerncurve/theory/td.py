@@ -280,13 +280,13 @@ def make_chain(transitions, features, rewards, start=None, source: str = "input"
         _fail(f"{source}: /transitions holds nan or inf; store finite probabilities")
     if P.min() < 0:
         i, j = np.unravel_index(np.argmin(P), P.shape)
-        _fail(f"{source}: /transitions[{i}, {j}] = {P[i, j]!r} is negative; "
+        _fail(f"{source}: /transitions[{i}, {j}] = {float(P[i, j])!r} is negative; "
               "transition probabilities must be >= 0")
     rows = P.sum(axis=1)
     bad = np.flatnonzero(np.abs(rows - 1.0) > _STOCHASTIC_ATOL)
     if bad.size:
         i = int(bad[0])
-        _fail(f"{source}: /transitions is not row-stochastic: row {i} sums to {rows[i]!r} "
+        _fail(f"{source}: /transitions is not row-stochastic: row {i} sums to {float(rows[i])!r} "
               f"({bad.size} bad rows); each row must sum to 1 (normalize the rows)")
     P = P / rows[:, None]
 
@@ -318,7 +318,7 @@ def make_chain(transitions, features, rewards, start=None, source: str = "input"
                   "per state)")
         if not np.all(np.isfinite(rho0)) or rho0.min() < 0 or abs(rho0.sum() - 1) > 1e-6:
             _fail(f"{source}: /start must be a probability vector (non-negative, sum 1), "
-                  f"got sum {rho0.sum()!r}; normalize it or omit it for the stationary "
+                  f"got sum {float(rho0.sum())!r}; normalize it or omit it for the stationary "
                   "distribution")
         rho0 = rho0 / rho0.sum()
 
@@ -558,7 +558,7 @@ def _noise_fn(setup, model, reward_noise):
 
 
 def td_curve(setup: TDSetup, lr: float, batch: int, steps: int, model: str = "exact",
-             reward_noise: float = 0.0, lr_decay: float = 0.0) -> TDCurve:
+             reward_noise: float = 0.0, lr_decay: float = 0.0, progress=None) -> TDCurve:
     """Expected value error of TD(0) after n = 0..steps updates.
 
     Mean ``w_bar' = w_bar + eta_n (b - A w_bar)``, ``w_bar_0 = 0``. Second moment
@@ -586,6 +586,9 @@ def td_curve(setup: TDSetup, lr: float, batch: int, steps: int, model: str = "ex
         Standard deviation ``sigma_r`` of i.i.d. noise added to each reward.
     lr_decay : float
         ``chi`` in ``eta_n = eta0 n^-chi``.
+    progress : callable, optional
+        Called as ``progress(k)`` with the number of updates just computed (all that are
+        left when the recursion stops at a divergence).
 
     Returns
     -------
@@ -617,9 +620,13 @@ def td_curve(setup: TDSetup, lr: float, batch: int, steps: int, model: str = "ex
         L = float(np.sum(Sb * M))
         if not np.isfinite(L) or abs(L) > 1e200:
             diverged = True
+            if progress is not None:
+                progress(steps - n + 1)
             break
         loss[n] = L
         mean_loss[n] = e @ Sb @ e
+        if progress is not None:
+            progress(1)
     if diverged:
         warnings.warn(
             f"TD {model} model diverges at lr={lr!r}, batch={batch}, gamma={setup.gamma!r} "
