@@ -4,21 +4,12 @@
 baseline is measured in the same run.
 """
 
-import time
 
 import numpy as np
 
 from kerncurve.simulate.alignment import integrate_toy
 from kerncurve.theory.alignment import toy_variant1, toy_variant2
-
-
-def _time(fn, repeat):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _timing import best_time as _time  # noqa: E402 (benchmarks/ is on sys.path)
 
 
 def run(quick: bool = True) -> list:

@@ -15,22 +15,12 @@ ours_s, the speed-up, as in the other benchmarks), note; baselines are measured 
 run.
 """
 
-import time
 
 import numpy as np
 
 from kerncurve.simulate.capacity import empirical_fraction
 from kerncurve.theory.capacity import analyze_group, cover_fraction, parse_group
-
-
-def _best(fn, repeat):
-    best = np.inf
-    out = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+from _timing import best_of as _best  # noqa: E402 (benchmarks/ is on sys.path)
 
 
 def run(quick=False):

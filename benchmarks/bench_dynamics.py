@@ -6,26 +6,17 @@ M = 2000 modes that the theory is checked against (issue 7: ≥ 20× cheaper). B
 in the same run, as the best of ``repeats`` (CPU-bound, single-threaded BLAS recommended).
 """
 
-import time
 
 import numpy as np
 
 from kerncurve.simulate.dynamics import simulate_loss
 from kerncurve.theory import dynamics as theory
+from _timing import best_time as _best  # noqa: E402 (benchmarks/ is on sys.path)
 
 
 def _spectrum(M, b=1.5, a=2.0):
     k = np.arange(1, M + 1, dtype=float)
     return k**-b, k**-a
-
-
-def _best(fn, repeats):
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def run(quick: bool) -> list:

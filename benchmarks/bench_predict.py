@@ -8,22 +8,13 @@
    Target: ours ≤ 1.3× the baseline.
 """
 
-import time
 
 import numpy as np
 from scipy.optimize import brentq
 
 from kerncurve.spectrum import spectrum_from_features
 from kerncurve.theory.ridge import learning_curve
-
-
-def _best(fn, repeats):
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _timing import best_time as _best  # noqa: E402 (benchmarks/ is on sys.path)
 
 
 def _brentq_curve(eta, v2, p_values, lam, noise):

@@ -4,23 +4,14 @@ ratio = baseline_s / ours_s (> 1: ours is faster).
 """
 
 import os
-import time
 
 import numpy as np
 
 from kerncurve.simulate.sgd import simulate_online
 from kerncurve.theory import sgd as th
+from _timing import best_time as _time  # noqa: E402 (benchmarks/ is on sys.path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _time(fn, repeat=1):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _bare(lam, w2, noise, lr, m, steps):

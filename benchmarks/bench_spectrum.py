@@ -35,17 +35,9 @@ import scipy.linalg
 from kerncurve.io import Problem
 from kerncurve.spectrum import compute_spectrum, spectrum_from_gram
 from kerncurve.theory.ridge import learning_curve
+from _timing import best_of as _best  # noqa: E402 (benchmarks/ is on sys.path)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _best(fn, repeats):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def _inputs(n, d=20, seed=0):

@@ -90,23 +90,9 @@ def read_array(f, key, *, ndim=(1, 2), option=None, what=None, dtype=np.float64)
     InputError
         Missing, not a dataset, non-numeric, wrong rank, empty, or non-finite.
     """
-    h5py = _h5py()
+    _check_meta(f, key, ndim=ndim, option=option, what=what)
     where = f"{f.filename}:{key}"
-    hint = f" (set another path with {option})" if option else ""
-    if key not in f:
-        raise InputError(f"dataset {key!r} not found in {f.filename!r}{hint}")
     obj = f[key]
-    if not isinstance(obj, h5py.Dataset):
-        raise InputError(f"{where} is a group, not a dataset{hint}")
-    if obj.dtype.kind not in "iuf":
-        raise InputError(f"{where} has non-numeric dtype {obj.dtype}; store {what or 'it'} as floats")
-    if obj.ndim not in ndim:
-        want = " or ".join(f"{d}-D" for d in ndim)
-        raise InputError(f"{where} is {obj.ndim}-D with shape {obj.shape}; {what or 'it'} must be {want}")
-    if obj.ndim >= 1 and obj.shape[0] == 0:
-        raise InputError(f"{where} has zero samples (shape {obj.shape}); it needs at least one row")
-    if obj.size == 0:
-        raise InputError(f"{where} is empty (shape {obj.shape})")
     arr = np.asarray(obj[()], dtype=dtype)
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
