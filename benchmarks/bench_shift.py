@@ -34,7 +34,7 @@ def bench_curve(quick):
     prob = shift_problem_from_gram(K, C, yp, yq)
     P, lam = np.meshgrid(np.unique(np.geomspace(5, n // 3, 40).astype(int)).astype(float),
                          [1e-4, 1e-2, 1.0], indexing="ij")
-    ours, cur = _timed(lambda: shift_curve(prob, P, lam, 0.1), repeat=3)
+    ours, cur = _timed(lambda: shift_curve(prob, P, lam, 0.1), 3)
 
     def baseline():
         eta, v, O, c = prob.eigenvalues, prob.coefficients[:, 0], prob.overlap, prob.cross[:, 0]
@@ -95,7 +95,7 @@ def bench_gradient(quick):
     C = np.exp(-((Xq[:, None] - Xp[None]) ** 2).sum(-1) / 4)
     p = np.full(n, 1 / n)
     q = np.full(80, 1 / 80)
-    ours, val = _timed(lambda: train_measure_value(K, C, yp, yq, p, q, 20, 1e-2, 0.1), repeat=3)
+    ours, val = _timed(lambda: train_measure_value(K, C, yp, yq, p, q, 20, 1e-2, 0.1), 3)
 
     def baseline():
         g = np.empty(n)
