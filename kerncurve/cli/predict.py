@@ -207,9 +207,11 @@ def _plot(path, curve, data):
     for key, idx in groups.items():
         idx = np.array(idx)
         label = f"σ²={key[-1]:g}" + ("" if len(key) == 1 else f", λ={key[0]:g}")
-        eg = curve.eg.ravel()[idx]
+        # with an experiment, draw the theory of exactly what it measures (held-out error)
+        eg = data["eg_heldout"][idx] if data is not None else curve.eg.ravel()[idx]
         ok = np.isfinite(eg) & (eg > 0)
-        lines.append((f"theory {label}", curve.p.ravel()[idx][ok], eg[ok]))
+        kind = "theory (held-out)" if data is not None else "theory"
+        lines.append((f"{kind} {label}", curve.p.ravel()[idx][ok], eg[ok]))
         if data is not None:
             points.append((f"empirical {label}", curve.p.ravel()[idx], data["eg_empirical"][idx],
                            data["eg_empirical_sem"][idx]))
