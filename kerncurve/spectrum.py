@@ -209,7 +209,7 @@ def spectrum_from_moments(c, b, total_power, n, source_dtype=np.float64, where="
     """Spectrum of the linear kernel from C = XᵀX/n (d×d) and b = Xᵀy/n (d×c).
 
     η = eig(C), v_k = V_kᵀ b / √η_k (THEORY §0, feature route). ``c`` may hold only its lower
-    triangle if Fortran-ordered (as the symmetric rank-k update leaves it).
+    triangle if Fortran-ordered.
     """
     eta, proj = eigh_project(c, b, overwrite_a=overwrite, method=method)
     with np.errstate(divide="ignore", invalid="ignore"):

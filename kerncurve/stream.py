@@ -2,7 +2,7 @@
 
 `stream_moments` reads the features (and targets) from HDF5 in row blocks sized to a memory
 budget, converts each block to float64 (float32 stays float32 on disk) and accumulates
-XᵀX by a symmetric rank-k update and Xᵀy by a matrix product, both in float64. Its arrays
+XᵀX and Xᵀy by numpy matrix products, both in float64. Its arrays
 take O(d² + block·d) memory whatever n is.
 
 `dask_moments` computes the same sums with dask.array over the same HDF5 datasets, on a
