@@ -20,47 +20,23 @@ from kerncurve.theory.td import (
 )
 
 
+def _load_make_td():
+    """The sample problems come from the generator that writes sample_data/ (one definition)."""
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sample_data", "make_td.py")
+    spec = importlib.util.spec_from_file_location("make_td", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_make_td = _load_make_td()
+gridworld, ring = _make_td.gridworld, _make_td.ring  # the problems of gridworld.h5 and ring.h5
+
+
 # ----------------------------------------------------------------------------- problems
-# The same problems as sample_data/make_td.py (gridworld.h5, ring.h5), built here directly.
-
-
-def gridworld(n=7, cells=5, width=1.0):
-    """n x n random walk: each of the 4 moves with prob. 1/4, a move into a wall stays put.
-
-    Place-cell features: Gaussian bumps (std ``width``) centred on a cells x cells lattice
-    spanning the grid; reward: a unit bump (std 1) at cell (n-2, n-2).
-    """
-    S = n * n
-    xy = np.array([(x, y) for x in range(n) for y in range(n)], dtype=float)
-    P = np.zeros((S, S))
-    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-        nxt = xy + (dx, dy)
-        inside = np.all((nxt >= 0) & (nxt <= n - 1), axis=1)
-        target = np.where(inside, (nxt[:, 0] * n + nxt[:, 1]).astype(int), np.arange(S))
-        np.add.at(P, (np.arange(S), target), 0.25)
-    c = np.linspace(0, n - 1, cells)
-    centers = np.array([(a, b) for a in c for b in c])
-    d2 = ((xy[:, None, :] - centers[None]) ** 2).sum(-1)
-    features = np.exp(-d2 / (2 * width**2))
-    rewards = np.exp(-((xy - (n - 2)) ** 2).sum(-1) / 2.0)
-    return P, features, rewards
-
-
-def ring(S=30, N=20, p=0.7, seed=0):
-    """Biased ring: clockwise with prob. p, counter-clockwise 1 - p; N random ReLU features
-    ``relu(W x(s) + b)/sqrt(N)`` of the angle's (cos, sin); reward cos(th) + sin(2 th)/2."""
-    rng = np.random.default_rng(seed)
-    i = np.arange(S)
-    P = np.zeros((S, S))
-    P[i, (i + 1) % S] = p
-    P[i, (i - 1) % S] = 1 - p
-    th = 2 * np.pi * i / S
-    x = np.stack([np.cos(th), np.sin(th)], axis=1)
-    W = rng.standard_normal((2, N))
-    b = 0.5 * rng.standard_normal(N)
-    features = np.maximum(x @ W + b, 0.0) / np.sqrt(N)
-    rewards = np.cos(th) + 0.5 * np.sin(2 * th)
-    return P, features, rewards
 
 
 def random_chain(S=5, N=3, seed=0, sparse=True):
