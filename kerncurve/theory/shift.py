@@ -188,6 +188,16 @@ def _finish_problem(eta, v, vperp2, phi_q, y_q, q, dropped):
     )
 
 
+
+def _check_pairs(y_p, y_q, p, q, n_p, n_q):
+    """Validated train/test targets (2-D, same channels) and measures."""
+    y_p = _as_targets(y_p, n_p, "train targets")
+    y_q = _as_targets(y_q, n_q, "test targets")
+    if y_p.shape[1] != y_q.shape[1]:
+        raise InputError(f"train targets have {y_p.shape[1]} channels but test targets "
+                         f"{y_q.shape[1]}; give the same number of channels")
+    return y_p, y_q, check_measure(p, n_p, "train weights"), check_measure(q, n_q, "test weights")
+
 def shift_problem_from_gram(K_pp, K_qp, y_p, y_q, p=None, q=None):
     """Build a :class:`ShiftProblem` from Gram blocks (weighted-measure route, THEORY §0).
 
@@ -223,13 +233,7 @@ def shift_problem_from_gram(K_pp, K_qp, y_p, y_q, p=None, q=None):
             f"test cross Gram has shape {K_qp.shape}; expected (n_test, {n_p})"
         )
     n_q = K_qp.shape[0]
-    y_p = _as_targets(y_p, n_p, "train targets")
-    y_q = _as_targets(y_q, n_q, "test targets")
-    if y_p.shape[1] != y_q.shape[1]:
-        raise InputError(f"train targets have {y_p.shape[1]} channels but test targets "
-                         f"{y_q.shape[1]}; give the same number of channels")
-    p = check_measure(p, n_p, "train weights")
-    q = check_measure(q, n_q, "test weights")
+    y_p, y_q, p, q = _check_pairs(y_p, y_q, p, q, n_p, n_q)
     s = np.sqrt(p)
     A = s[:, None] * K_pp * s[None, :]
     eta, U = _eigh(A)
@@ -270,13 +274,7 @@ def shift_problem_from_features(X_p, X_q, y_p, y_q, p=None, q=None):
             "give both groups the same feature dimension"
         )
     n_p, n_q = X_p.shape[0], X_q.shape[0]
-    y_p = _as_targets(y_p, n_p, "train targets")
-    y_q = _as_targets(y_q, n_q, "test targets")
-    if y_p.shape[1] != y_q.shape[1]:
-        raise InputError(f"train targets have {y_p.shape[1]} channels but test targets "
-                         f"{y_q.shape[1]}; give the same number of channels")
-    p = check_measure(p, n_p, "train weights")
-    q = check_measure(q, n_q, "test weights")
+    y_p, y_q, p, q = _check_pairs(y_p, y_q, p, q, n_p, n_q)
     S_p = X_p.T @ (X_p * p[:, None])
     eta, V = _eigh(S_p)
     eta, V = eta[::-1], V[:, ::-1]
