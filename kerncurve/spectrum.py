@@ -23,7 +23,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 
 from . import __version__
 from .errors import InputError, InputWarning, NumericalWarning

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import gaussian_features, read_csv, write_h5
+from conftest import read_csv, write_h5
 from kerncurve.io import load_problem
 from kerncurve.spectrum import compute_spectrum
 from kerncurve.theory import dynamics as dyn

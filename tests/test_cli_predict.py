@@ -1,7 +1,6 @@
 """`kerncurve predict` and `kerncurve spectrum` through the CLI: outputs and every bad input."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -11,7 +10,6 @@ import pytest
 
 from conftest import gaussian_features, read_csv, write_h5
 
-from kerncurve.theory.ridge import learning_curve
 
 
 def test_predict_csv_matches_library(run, features_file):

@@ -44,7 +44,7 @@ def test_relu_nngp_and_ntk_match_wide_networks(depth):
     for _ in range(6):
         h = x.T  # (d, n)
         fan = d
-        acts, grads_in = [], []
+        acts = []
         ws = []
         for _layer in range(depth):
             w = rng.standard_normal((width, fan)) / np.sqrt(fan)  # NTK parametrization

@@ -1,6 +1,5 @@
 """Tests of kerncurve.theory.shift and kerncurve.simulate.shift (THEORY.md §2)."""
 
-import sys
 import types
 
 import numpy as np
@@ -8,7 +7,7 @@ import pytest
 
 
 def _local_solve_kappa(eigenvalues, p, ridge):
-    """Stand-in for kerncurve.theory.ridge.solve_kappa until the spine lands (bisection)."""
+    """Independent reference for the κ root (plain bisection), to check the library against."""
     eta = np.asarray(eigenvalues, dtype=np.float64)
     P, lam = np.broadcast_arrays(np.asarray(p, float), np.asarray(ridge, float))
     zero = (lam == 0) & (P >= eta.size)
@@ -24,16 +23,9 @@ def _local_solve_kappa(eigenvalues, p, ridge):
     return types.SimpleNamespace(kappa=P * kp, kprime=kp, residual=np.zeros_like(kp))
 
 
-try:
-    from kerncurve.theory.ridge import solve_kappa  # noqa: F401
-except ImportError:
-    _mod = types.ModuleType("kerncurve.theory.ridge")
-    _mod.solve_kappa = _local_solve_kappa
-    sys.modules["kerncurve.theory.ridge"] = _mod
-
-from kerncurve.errors import InputError  # noqa: E402
-from kerncurve.simulate.shift import draw_training_sets, simulate_shift  # noqa: E402
-from kerncurve.theory.shift import (  # noqa: E402
+from kerncurve.errors import InputError
+from kerncurve.simulate.shift import draw_training_sets, simulate_shift
+from kerncurve.theory.shift import (
     check_measure,
     measure_from_theta,
     optimize_test_measure,
@@ -385,9 +377,9 @@ def test_gaussian_shift_theory_vs_simulation():
 
 # --------------------------------------------------------------------------- must reach (sample data)
 
-import os  # noqa: E402
+import os
 
-import h5py  # noqa: E402
+import h5py
 
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sample_data")
 
@@ -469,8 +461,8 @@ def test_must_reach_digits_best_and_worst_test_groups():
     assert np.corrcoef(e, emp)[0, 1] > 0.9  # THEORY §2: 0.96 with many trials; 0.93 here
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @settings(max_examples=25, deadline=None)

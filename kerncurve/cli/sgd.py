@@ -1,6 +1,5 @@
 """`kerncurve sgd`: expected test loss of SGD on a linear readout of the features (THEORY §3)."""
 
-import itertools
 import warnings
 
 import click

@@ -539,6 +539,21 @@ def _b(s, t):
     return t * exprel(-2.0 * s * t)
 
 
+
+def _toy_curve(t, K0, Y, K, residual, loss, kernel_inf, conserved):
+    """A `ToyCurve` with the quantities both variants derive the same way (static loss, alignments)."""
+    return ToyCurve(
+        time=t,
+        kernel=K,
+        residual=residual,
+        loss=loss,
+        loss_static=static_loss(K0, Y, t),
+        alignment=kernel_alignment(K, Y),
+        centered_alignment=kernel_alignment(K, Y, centered=True),
+        kernel_inf=kernel_inf,
+        conserved=conserved,
+    )
+
 def toy_variant1(K0, y, lam: float, t) -> ToyCurve:
     """NTK-alignment toy model, variant 1 (bounded kernel speed), in closed form.
 
@@ -584,17 +599,7 @@ def toy_variant1(K0, y, lam: float, t) -> ToyCurve:
     K = V @ Kt @ V.T
     Delta = V @ Dt
     loss = 0.5 * np.sum(Delta**2, axis=(1, 2))
-    return ToyCurve(
-        time=t,
-        kernel=K,
-        residual=Delta,
-        loss=loss,
-        loss_static=static_loss(K0, Y, t),
-        alignment=kernel_alignment(K, Y),
-        centered_alignment=kernel_alignment(K, Y, centered=True),
-        kernel_inf=(V * s) @ V.T,
-        conserved=Q,
-    )
+    return _toy_curve(t, K0, Y, K, Delta, loss, kernel_inf=(V * s) @ V.T, conserved=Q)
 
 
 def toy_variant1_scalar(k0: float, y: float, lam: float, t):
@@ -667,17 +672,7 @@ def toy_variant2(K0, y, lam: float, t) -> ToyCurve:
         if np.any(N[:, 0, 0] <= 0):
             raise NumericalError("variant-2 normalizer N(t) lost positivity (round-off)")
         residual = U @ (EY / np.sqrt(N[:, 0, 0])[:, None, None])
-    return ToyCurve(
-        time=t,
-        kernel=K,
-        residual=residual,
-        loss=loss,
-        loss_static=static_loss(K0, Y, t),
-        alignment=kernel_alignment(K, Y),
-        centered_alignment=kernel_alignment(K, Y, centered=True),
-        kernel_inf=C,
-        conserved=C,
-    )
+    return _toy_curve(t, K0, Y, K, residual, loss, kernel_inf=C, conserved=C)
 
 
 def toy_variant2_isotropic(k0: float, y_norm2: float, lam: float, t) -> np.ndarray:

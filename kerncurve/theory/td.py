@@ -454,6 +454,17 @@ def pair_occupancy(setup: TDSetup) -> tuple:
     return a, a2, p, J
 
 
+
+def _augmented_moment(wbar, M, w_V):
+    """E[(1, w)(1, w)ᵀ] from the mean w̄ and M = E[(w − w_V)(w − w_V)ᵀ] (reduced coordinates)."""
+    r = wbar.size
+    Wt = np.empty((r + 1, r + 1))
+    Wt[0, 0] = 1.0
+    Wt[0, 1:] = wbar
+    Wt[1:, 0] = wbar
+    Wt[1:, 1:] = M + np.outer(wbar, w_V) + np.outer(w_V, wbar) - np.outer(w_V, w_V)  # E[wwᵀ]
+    return Wt
+
 def _noise_exact(setup: TDSetup):
     """Return ``f(wbar_r, M) -> E[g g^T] - A M A^T`` (reduced coordinates), exact chain."""
     a, a2, p, J = pair_occupancy(setup)
@@ -467,12 +478,7 @@ def _noise_exact(setup: TDSetup):
     w_V = setup.w_V_r
 
     def noise(wbar, M):
-        W2 = M + np.outer(wbar, w_V) + np.outer(w_V, wbar) - np.outer(w_V, w_V)
-        Wt = np.empty((r + 1, r + 1))
-        Wt[0, 0] = 1.0
-        Wt[0, 1:] = wbar
-        Wt[1:, 0] = wbar
-        Wt[1:, 1:] = W2
+        Wt = _augmented_moment(wbar, M, w_V)
         Q = (U @ Wt) @ U.T
         H = J * Q
         # Sum rows and columns of transitions sharing a source state: Psi_tr^T H Psi_tr.
@@ -512,12 +518,7 @@ def _noise_gaussian(setup: TDSetup):
         return np.where(upper, G[lo, lag], GT[lo, lag])
 
     def noise(wbar, M):
-        W2 = M + np.outer(wbar, w_V) + np.outer(w_V, wbar) - np.outer(w_V, w_V)
-        Wt = np.empty((r + 1, r + 1))
-        Wt[0, 0] = 1.0
-        Wt[0, 1:] = wbar
-        Wt[1:, 0] = wbar
-        Wt[1:, 1:] = W2
+        Wt = _augmented_moment(wbar, M, w_V)
         XW = Xa @ Wt
         Cxx = pair_mean(XW @ Xa.T)
         Cxy = pair_mean(XW @ Ya.T)
