@@ -8,18 +8,23 @@ Uᵀy of a few target vectors on its eigenvectors, never the eigenvectors themse
    the unblocked code);
 2. z = Qᵀy by applying the stored reflectors to the targets (LAPACK ``dormtr``; a blocked
    compact-WY version in numpy when LAPACK's is not reachable);
-3. T's eigenvalues and Sᵀz together. Fast path: T + sI = BᵀB (``dpttrf``, B upper
-   bidiagonal, s = n·eps·‖T‖ keeps round-off-negative eigenvalues away from zero) and the
-   bidiagonal SVD B = Q Σ Pᵀ by implicit QR (``dbdsqr``), which applies its rotations to the
-   c columns of z instead of accumulating n×n vectors: Pᵀz in O(n²c). η = σ² − s.
+3. T's eigenvalues and Sᵀz together, from a bidiagonal factor. T + sI = BBᵀ with B upper
+   bidiagonal (``dpttrf`` on the reversed T: the "UL" Cholesky factor; s = n·eps·‖T‖ keeps
+   round-off-negative eigenvalues away from zero), so T's eigenvectors are B's left singular
+   vectors Q and η = σ² − s. Fast path: the bidiagonal divide-and-conquer SVD in compact form
+   (``dlasda``, the engine of LAPACK's ``dgelsd``) and Qᵀz applied from that compact form
+   (``dlalsa``): O(n²) secular-equation work with no n×n vectors, about half the time of
+   the implicit-QR alternative. B splits into independent blocks at negligible couplings;
+   blocks of at most 25 rows go to ``dbdsqr``, which applies its rotations to z's c columns.
    Otherwise (T + sI not positive definite, i.e. A is not PSD to round-off) MRRR
    (``eigh_tridiagonal``, driver ``stemr``) and an explicit Sᵀz.
 
 Step 1 is the cost of ``scipy.linalg.eigvalsh`` (which is ``dsytrd`` + ``dsterf``); steps 2–3
 are O(n²c). ``scipy.linalg.eigh`` with eigenvectors costs about twice as much.
 
-``dormtr`` and ``dbdsqr`` are not wrapped by ``scipy.linalg.lapack``; they are called through
-the function pointers that ``scipy.linalg.cython_lapack`` exports (the route numba uses).
+``dormtr``, ``dlasda``, ``dlalsa`` and ``dbdsqr`` are not wrapped by ``scipy.linalg.lapack``;
+they are called through the function pointers that ``scipy.linalg.cython_lapack`` exports
+(the route numba uses).
 
 `top_eigenpairs` is a block Lanczos method with full reorthogonalization on a matrix-free
 operator (``matmat``): it touches the operator only through products with blocks of b
@@ -164,33 +169,113 @@ def apply_qt(c, tau, y):
 # --------------------------------------------------------------------------------------
 # Step 3: eigenvalues of T and Sᵀz
 
-def _bdsqr_project(d, e, z):
-    """η (descending) and Sᵀz via T + sI = BᵀB and the bidiagonal SVD; None if not applicable."""
-    fn = _cython_lapack("dbdsqr", 15)
+_LEAF = 25  # leaf size of the divide-and-conquer tree (LAPACK's ilaenv value for dgelsd)
+
+
+def _ul_bidiagonal(d, e):
+    """Upper bidiagonal B with BBᵀ = (T + sI)/scale, from T = tridiag(d, e); None if not PD.
+
+    The Cholesky factor of the reversed matrix J(T + sI)J = LLᵀ (``dpttrf``), reversed back:
+    B = JLJ. Dividing by scale ≥ ‖T‖ puts ‖B‖ near 1, where LAPACK's D&C tolerances are set.
+
+    Returns
+    -------
+    bd, be, scale, shift
+        η = σ²·scale − shift for the singular values σ of B.
+    """
     n = d.size
-    if fn is None or n < 2:
-        return None
     scale = float(np.max(np.abs(d)) + 2 * (np.max(np.abs(e)) if e.size else 0.0))
     if scale == 0 or not np.isfinite(scale):
         return None
     shift = max(n, 16) * np.finfo(np.float64).eps * scale
-    dd, ee, info = lapack.dpttrf(d + shift, e.copy())
+    dd, ee, info = lapack.dpttrf((d[::-1] + shift) / scale, e[::-1] / scale)
     if info != 0:  # not positive definite: A has eigenvalues below −s
         return None
-    bd = np.sqrt(dd)
-    be = ee * bd[:-1]  # B = D^{1/2} Lᵀ, upper bidiagonal, BᵀB = L D Lᵀ = T + sI
-    vt = np.array(z, dtype=np.float64, order="F", copy=True)
-    nc = vt.shape[1]
-    work = np.empty(max(4 * n, 1))
-    info = ctypes.c_int(0)
+    sd = np.sqrt(dd)
+    return np.ascontiguousarray(sd[::-1]), np.ascontiguousarray((ee * sd[:-1])[::-1]), scale, shift
+
+
+def _bdsqr_left(bd, be, z):
+    """(σ, Qᵀz) for the upper bidiagonal B = QΣPᵀ by implicit QR (``dbdsqr``); None on failure."""
+    fn = _cython_lapack("dbdsqr", 15)
+    if fn is None:
+        return None
+    m, nc = z.shape
+    d = np.array(bd, dtype=np.float64, copy=True)
+    e = np.zeros(max(m, 2))
+    e[: m - 1] = be
+    cz = np.array(z, dtype=np.float64, order="F", copy=True)
+    work = np.empty(max(4 * m, 1))
     dummy = np.zeros(1)
-    bd = np.ascontiguousarray(bd)
-    be = np.ascontiguousarray(be)
-    fn(_char("U"), _int(n), _int(nc), _int(0), _int(0), _p(bd), _p(be), _p(vt), _int(n),
-       _p(dummy), _int(1), _p(dummy), _int(1), _p(work), ctypes.byref(info))
+    info = ctypes.c_int(0)
+    fn(_char("U"), _int(m), _int(0), _int(0), _int(nc), _p(d), _p(e), _p(dummy), _int(1), _p(dummy), _int(1),
+       _p(cz), _int(m), _p(work), ctypes.byref(info))
+    return None if info.value != 0 else (d, cz)
+
+
+def _lasd_left(bd, be, z):
+    """(σ, Qᵀz) for the upper bidiagonal B = QΣPᵀ by divide and conquer; None on failure.
+
+    ``dlasda`` computes the SVD in compact form (Gu & Eisenstat's stable secular-equation
+    merges, SIAM J. Matrix Anal. Appl. 16, 1995; the tree's Givens rotations, permutations,
+    poles and the stabilized z vectors of every merge) and ``dlalsa`` applies Qᵀ from that
+    form to the c columns of z, as ``dgelsd`` does; Q itself is never formed.
+    """
+    fa, fl = _cython_lapack("dlasda", 24), _cython_lapack("dlalsa", 26)
+    if fa is None or fl is None:
+        return None
+    m, nc = z.shape
+    lvl = int(np.log(m / (_LEAF + 1)) / np.log(2.0)) + 2  # dlasdt's tree depth, one to spare
+
+    def real(cols):
+        return np.zeros((m, cols), order="F")
+
+    def ints(cols):
+        return np.zeros((m, cols), dtype=np.intc, order="F")
+
+    d = np.array(bd, dtype=np.float64, copy=True)
+    e = np.array(be, dtype=np.float64, copy=True)
+    u, vt, k, givptr, c, s = real(_LEAF), real(_LEAF + 1), ints(1), ints(1), real(1), real(1)
+    difl, difr, zz, poles = real(lvl), real(2 * lvl), real(lvl), real(2 * lvl)
+    givcol, perm, givnum = ints(2 * lvl), ints(lvl), real(2 * lvl)
+    work = np.zeros(6 * m + (_LEAF + 1) ** 2)
+    iwork = np.zeros(7 * m, dtype=np.intc)
+    info = ctypes.c_int(0)
+    tree = (_p(u), _int(m), _p(vt), _p(k), _p(difl), _p(difr), _p(zz), _p(poles), _p(givptr), _p(givcol), _int(m),
+            _p(perm), _p(givnum), _p(c), _p(s), _p(work), _p(iwork), ctypes.byref(info))
+    fa(_int(1), _int(_LEAF), _int(m), _int(0), _p(d), _p(e), *tree)
     if info.value != 0:
         return None
-    return bd**2 - shift, np.ascontiguousarray(vt)  # bdsqr sorts σ descending
+    b = np.array(z, dtype=np.float64, order="F", copy=True)
+    bx = np.zeros((m, nc), order="F")
+    fl(_int(0), _int(_LEAF), _int(m), _int(nc), _p(b), _int(m), _p(bx), _int(m), *tree)
+    return None if info.value != 0 else (d, bx)
+
+
+def _dc_project(d, e, z):
+    """η (descending) and Sᵀz from T + sI = BBᵀ, B's blocks by D&C or implicit QR; None if not applicable."""
+    fac = _ul_bidiagonal(d, e)
+    if fac is None:
+        return None
+    bd, be, scale, shift = fac
+    n = bd.size
+    eps = np.finfo(np.float64).eps
+    # dgelsd's conventions at ‖B‖ ≈ 1: no pivot below eps (none is, after the shift), and a
+    # coupling below eps splits B (changing σ by less than eps)
+    bd = np.where(np.abs(bd) < eps, eps, bd)
+    cut = np.flatnonzero(np.abs(be) < eps)
+    starts, stops = np.r_[0, cut + 1], np.r_[cut + 1, n]
+    sigma = bd.copy()  # 1×1 blocks: σ = d, Q = 1
+    proj = np.array(z, dtype=np.float64, copy=True)
+    for a, b in zip(starts[stops - starts > 1], stops[stops - starts > 1]):
+        solve = _bdsqr_left if b - a <= _LEAF else _lasd_left
+        out = solve(bd[a:b], be[a:b - 1], proj[a:b])
+        if out is None:
+            return None
+        sigma[a:b], proj[a:b] = out
+    eta = sigma**2 * scale - shift
+    order = np.argsort(-eta, kind="stable")
+    return eta[order], proj[order]
 
 
 def _stemr_project(d, e, z):
@@ -200,7 +285,7 @@ def _stemr_project(d, e, z):
 
 def tridiagonal_eig_project(d, e, z):
     """All eigenvalues of the tridiagonal T (descending) and Sᵀz, S its eigenvectors."""
-    out = _bdsqr_project(d, e, z)
+    out = _dc_project(d, e, z)
     return _stemr_project(d, e, z) if out is None else out
 
 
