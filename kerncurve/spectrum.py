@@ -110,10 +110,12 @@ def _scan_gram(k, tile=512):
         for j in range(i, n, tile):
             a = k[i:i + tile, j:j + tile]
             b = k[j:j + tile, i:i + tile].T
-            big = max(big, float(np.max(np.abs(a))), float(np.max(np.abs(b))))
-            asym = max(asym, float(np.max(np.abs(a - b))))
-            if big != big:  # NaN
-                return big, big
+            top = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))))
+            with np.errstate(invalid="ignore"):  # inf − inf: NaN, reported below
+                gap = float(np.max(np.abs(a - b)))
+            if top != top or gap != gap:  # NaN (Python's max would drop it)
+                return np.nan, np.nan
+            big, asym = max(big, top), max(asym, gap)
     return big, asym
 
 

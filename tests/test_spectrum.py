@@ -71,6 +71,20 @@ def test_asymmetric_gram_refused_and_tiny_asymmetry_repaired():
         spectrum_from_gram(tiny, y[:, None])
 
 
+@pytest.mark.parametrize("n,where", [(40, (3, 30)), (1100, (3, 900)), (1100, (900, 900))])
+def test_nan_or_inf_in_a_gram_array_is_an_input_error(n, where):
+    """Library callers bypass the HDF5 reader's finiteness check; the Gram scan catches it.
+
+    (Python's max() drops a NaN that is not its first argument, so a NaN off the first tile
+    used to reach LAPACK and come back as a LinAlgError.)
+    """
+    for bad in (np.nan, np.inf):
+        k = np.eye(n)
+        k[where] = k[where[::-1]] = bad
+        with pytest.raises(InputError, match="NaN or inf"):
+            spectrum_from_gram(k, np.ones((n, 1)))
+
+
 def test_non_psd_refused_tiny_negative_repaired():
     rng = np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.standard_normal((30, 30)))
