@@ -355,9 +355,31 @@ class TopEig:
         self.converged, self.subspace, self.products = converged, subspace, products
 
 
+def _qr(w):
+    """Thin QR of a tall block: Cholesky QR twice when well conditioned, else Householder.
+
+    CholQR2 (Yamamoto, Nakatsukasa, Yanagisawa & Fukaya, ETNA 44, 2015) is two Gram products
+    and two b×b triangles, all BLAS 3, and gives a Q orthonormal to round-off when
+    cond(w) ≲ eps^(-1/2); R is the Householder triangle up to column signs. Householder QR of
+    a tall n×b block is BLAS 2 in its panel and, with two threads on this 2-core machine kind,
+    ran 3.5× slower than on one (8000×50: 53 ms vs 15 ms). numpy's LAPACK only, like the
+    products around it: alternating with scipy's separate OpenBLAS leaves one library's
+    threads spinning against the other's (docs/performance.md).
+    """
+    try:
+        r1 = np.linalg.cholesky(w.T @ w).T
+        d = np.abs(np.diag(r1))
+        if d.min() > 1e-6 * d.max():
+            q = w @ np.linalg.inv(r1)
+            r2 = np.linalg.cholesky(q.T @ q).T
+            return q @ np.linalg.inv(r2), r2 @ r1
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.qr(w)
+
+
 def _orth(v):
-    q, _ = np.linalg.qr(v)
-    return q
+    return _qr(v)[0]
 
 
 def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, seed=0, progress=None):
@@ -415,7 +437,7 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, s
             res = np.zeros(k)
             converged = True
             break
-        qn, r = np.linalg.qr(w)
+        qn, r = _qr(w)
         # Rayleigh–Ritz costs O(m²k): check once the space can hold the k pairs, then
         # whenever it has grown by a sixth (and at the cap)
         if m >= min(k + b, cap) and (checked == 0 or m >= 7 * checked / 6 or m + b > cap):
@@ -446,9 +468,12 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, s
 
 
 def _ritz(t, k):
-    """The k largest Ritz values (descending) and their vectors, from the upper block triangle ``t``."""
+    """The k largest Ritz values (descending) and their vectors, from the upper block triangle ``t``.
+
+    numpy's ``eigh`` (all m pairs, divide and conquer) rather than scipy's subset MRRR: as
+    fast at these sizes, and the same BLAS as the block products (see `_qr`).
+    """
     t = np.triu(t) + np.triu(t, 1).T
-    m = t.shape[0]
-    k = min(k, m)
-    theta, s = scipy.linalg.eigh(t, subset_by_index=(m - k, m - 1), driver="evr", check_finite=False)
-    return theta[::-1], s[:, ::-1]
+    k = min(k, t.shape[0])
+    theta, s = np.linalg.eigh(t)
+    return theta[::-1][:k], s[:, ::-1][:, :k]

@@ -136,3 +136,39 @@ def test_property_matches_eigh_on_random_psd(n, rank, decay, c, seed):
     y = np.random.default_rng(seed + 1).standard_normal((n, c))
     eta, proj = linalg.eigh_project(a, y)
     assert_same_spectrum(a, y, eta, proj, rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------- block Krylov pieces
+
+def test_cholesky_qr2_is_a_thin_qr_and_falls_back_when_ill_conditioned(monkeypatch):
+    householder = []
+    real = np.linalg.qr
+    monkeypatch.setattr(np.linalg, "qr", lambda a, *args: householder.append(a.shape) or real(a, *args))
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((3000, 40)) * np.geomspace(1, 1e-4, 40)  # cond 1e4: CholQR2's range
+    q, r = linalg._qr(w)
+    assert householder == []
+    np.testing.assert_allclose(q.T @ q, np.eye(40), atol=1e-13)
+    np.testing.assert_allclose(q @ r, w, atol=1e-13 * np.abs(w).max())
+    assert np.allclose(r, np.triu(r))
+    _, rh = real(w)  # the Householder triangle, up to the signs of its rows
+    np.testing.assert_allclose(np.abs(r), np.abs(rh), rtol=1e-9, atol=1e-13)
+    # a numerically rank-deficient block (the Krylov space going invariant) takes Householder,
+    # whose triangle reports the lost directions on its diagonal
+    low = rng.standard_normal((3000, 5)) @ rng.standard_normal((5, 40))
+    q, r = linalg._qr(low)
+    assert householder == [(3000, 40)]
+    np.testing.assert_allclose(q @ r, low, atol=1e-12 * np.abs(low).max())
+    assert np.sum(np.abs(np.diag(r)) > 1e-10 * np.abs(np.diag(r)).max()) == 5
+
+
+def test_block_krylov_through_an_invariant_subspace_and_wide_blocks():
+    """Rank-8 operator with k = 20: CholQR2 must hand the rank-deficient block to Householder."""
+    rng = np.random.default_rng(8)
+    q, _ = np.linalg.qr(rng.standard_normal((600, 600)))
+    lam = np.r_[np.geomspace(1.0, 1e-3, 8), np.zeros(592)]
+    a = (q * lam) @ q.T
+    r = linalg.top_eigenpairs(lambda v: a @ v, 600, 20, block=16)
+    np.testing.assert_allclose(r.values[:8], lam[:8], rtol=1e-9)
+    assert np.all(np.abs(r.values[8:]) < 1e-12)
+    np.testing.assert_allclose(r.vectors.T @ r.vectors, np.eye(20), atol=1e-10)
