@@ -172,3 +172,26 @@ def test_block_krylov_through_an_invariant_subspace_and_wide_blocks():
     np.testing.assert_allclose(r.values[:8], lam[:8], rtol=1e-9)
     assert np.all(np.abs(r.values[8:]) < 1e-12)
     np.testing.assert_allclose(r.vectors.T @ r.vectors, np.eye(20), atol=1e-10)
+
+
+def test_edge_shapes_of_the_tridiagonal_route(capfd):
+    """n = 1 (direct callers; eigh_project guards it itself) and no target columns."""
+    eta, proj = linalg.tridiagonal_eig_project(np.array([2.0]), np.zeros(0), np.ones((1, 1)))
+    assert eta.tolist() == [2.0] and proj.tolist() == [[1.0]]
+    a = psd(60, seed=9)
+    eta, proj = linalg.eigh_project(a, np.zeros((60, 0)))
+    assert proj.shape == (60, 0)
+    np.testing.assert_allclose(eta, np.linalg.eigvalsh(a)[::-1], atol=1e-13)
+    assert "illegal value" not in capfd.readouterr().err  # LAPACK's xerbla: dlalsa with NRHS = 0
+
+
+def test_cholesky_qr2_refuses_a_kahan_block(monkeypatch):
+    """Kahan's matrix: diag(R) only mildly graded, cond ~ 1e11: CholQR2 must not take it."""
+    m = 30
+    s, c = np.sin(0.8), np.cos(0.8)
+    kahan = np.diag(s ** np.arange(m)) @ (np.eye(m) - c * np.triu(np.ones((m, m)), 1))
+    q0, _ = np.linalg.qr(np.random.default_rng(10).standard_normal((2000, m)))
+    w = q0 @ kahan
+    q, r = linalg._qr(w)
+    np.testing.assert_allclose(q.T @ q, np.eye(m), atol=1e-14)
+    np.testing.assert_allclose(q @ r, w, atol=1e-14)

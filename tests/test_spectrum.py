@@ -85,6 +85,11 @@ def test_nan_or_inf_in_a_gram_array_is_an_input_error(n, where):
             spectrum_from_gram(k, np.ones((n, 1)))
 
 
+def test_empty_gram_is_an_input_error():
+    with pytest.raises(InputError):
+        spectrum_from_gram(np.zeros((0, 0)), np.zeros((0, 1)))
+
+
 def test_non_psd_refused_tiny_negative_repaired():
     rng = np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.standard_normal((30, 30)))
