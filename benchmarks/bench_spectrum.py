@@ -73,15 +73,24 @@ def _threads_label(nt):
     return f"{nt} thread{'s' if nt > 1 else ''}"
 
 
+def _run_json(argv, threads=None):
+    """Run ``python argv…`` with this checkout importable; the JSON its last stdout line prints.
+
+    ``threads`` fixes the BLAS thread count, which OpenBLAS reads once, when it loads.
+    """
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if threads is not None:
+        env.update({v: str(threads) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")})
+    out = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _in_subprocess(func, args, threads):
     """``func(*args)`` (a function of this module returning a JSON-able dict) in a fresh
-    process with ``threads`` BLAS threads: the thread count is fixed when OpenBLAS loads."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    process with ``threads`` BLAS threads."""
     code = (f"import json, sys; sys.path.insert(0, {HERE!r}); import bench_spectrum as b; "
             f"print(json.dumps(b.{func}(*{list(args)!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _run_json(["-c", code], threads)
 
 
 def gram_timings(n, kernel, repeats):
@@ -148,10 +157,7 @@ _WORKER = textwrap.dedent("""
 
 
 def _worker(mode, path):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", _WORKER, mode, path], capture_output=True, text=True, env=env,
-                         check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _run_json(["-c", _WORKER, mode, path])
 
 
 def bench_stream(n, d, repeats):

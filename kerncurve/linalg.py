@@ -248,6 +248,8 @@ def _lasd_left(bd, be, z):
     fa(_int(1), _int(_LEAF), _int(m), _int(0), _p(d), _p(e), *tree)
     if info.value != 0:
         return None
+    if nc == 0:  # dlalsa refuses NRHS = 0 (and LAPACK's xerbla prints about it)
+        return d, np.zeros((m, 0))
     b = np.array(z, dtype=np.float64, order="F", copy=True)
     bx = np.zeros((m, nc), order="F")
     fl(_int(0), _int(_LEAF), _int(m), _int(nc), _p(b), _int(m), _p(bx), _int(m), *tree)
@@ -258,9 +260,6 @@ def _dc_project(d, e, z):
     """η (descending) and Sᵀz from T + sI = BBᵀ, B's blocks by D&C or implicit QR; None if not applicable."""
     if d.size == 1:
         return d.astype(np.float64), np.array(z, dtype=np.float64)
-    if z.shape[1] == 0:  # dlalsa refuses NRHS = 0: project a zero column and drop it
-        eta, _ = _dc_project(d, e, np.zeros((d.size, 1))) or (None, None)
-        return None if eta is None else (eta, np.zeros((d.size, 0)))
     fac = _ul_bidiagonal(d, e)
     if fac is None:
         return None
