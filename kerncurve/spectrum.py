@@ -373,6 +373,8 @@ def _check_top(top, dim, what):
     if top is None:
         return None
     top = int(top)
+    if dim < 2:
+        raise InputError(f"--top-eigen {top}: {what} has a single mode, nothing to truncate; omit --top-eigen")
     if top < 1 or top >= dim:
         raise InputError(
             f"--top-eigen {top}: must be between 1 and {dim - 1} ({what} has {dim} modes); "

@@ -101,6 +101,11 @@ def test_top_eigen_beyond_n_gram(run, gram_file):
     one_error(run("predict", gram_file, "--p", "5", "--top-eigen", "120"), "--top-eigen", "120")
 
 
+def test_top_eigen_on_a_single_sample(run, tmp_path):
+    path = write_h5(tmp_path / "one.h5", gram=np.ones((1, 1)), targets=np.ones(1))
+    one_error(run("spectrum", path, "--top-eigen", "1"), "--top-eigen", "single mode")
+
+
 @pytest.mark.parametrize("k", ["0", "-3"])
 def test_top_eigen_below_one(run, big_features, k):
     one_error(run("spectrum", big_features, "--top-eigen", k), "--top-eigen")
