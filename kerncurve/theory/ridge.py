@@ -279,7 +279,8 @@ def modal_errors(eigenvalues, target_power, residual_power, curve):
     kp = (curve.kappa.ravel() / curve.p.ravel())[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         lk = np.where(kp > 0, eta[None, :] / (eta[None, :] + kp), 1.0)
-        b2 = (1 - lk) ** 2 * v2[None, :]
+        # 1 − L_k as k'/(η_k + k'), not 1 − L_k: no cancellation for well-learned modes
+        b2 = np.where(kp > 0, kp / (eta[None, :] + kp), 0.0) ** 2 * v2[None, :]
         one_minus_gamma = 1.0 - curve.gamma.ravel()[:, None]
         var = (curve.bias.ravel()[:, None] + curve.noise.ravel()[:, None]) / one_minus_gamma
         modal = b2 + lk**2 / p * var
