@@ -12,7 +12,7 @@
 import numpy as np
 from scipy.optimize import brentq
 
-from kerncurve.spectrum import spectrum_from_features
+from kerncurve.spectral import spectrum_from_features
 from kerncurve.theory.ridge import learning_curve
 from _timing import best_time as _best  # noqa: E402 (benchmarks/ is on sys.path)
 

@@ -37,7 +37,7 @@ import numpy as np
 import scipy.linalg
 
 from kerncurve.io import Problem
-from kerncurve.spectrum import compute_spectrum, spectrum_from_gram
+from kerncurve.spectral import compute_spectrum, spectrum_from_gram
 from kerncurve.theory.ridge import learning_curve
 from _timing import best_of as _best  # noqa: E402 (benchmarks/ is on sys.path)
 
@@ -131,7 +131,7 @@ _WORKER = textwrap.dedent("""
     import numpy as np
     import h5py
     from kerncurve.io import load_problem
-    from kerncurve.spectrum import compute_spectrum
+    from kerncurve.spectral import compute_spectrum
     mode, path = sys.argv[1], sys.argv[2]
     t0 = time.perf_counter()  # imports done: time the work only
     if mode == "ours":

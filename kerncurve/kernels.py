@@ -74,7 +74,7 @@ def kernel_matrix(name, a, b, *, bandwidth=None, degree=2, depth=1):
             kxy, deriv = _arccos_step(kxy, kxx, kyy)  # diagonals are preserved under He init
             ntk = kxy + ntk * deriv
         return ntk if name == "relu-ntk" else kxy
-    raise InputError(f"unknown kernel {name!r}; choose one of {', '.join(KERNELS)}")
+    raise InputError(f"unknown kernel={name!r}; choose one of {', '.join(KERNELS)}", param="kernel")
 
 
 def build_kernel(name, x, *, bandwidth=None, degree=2, depth=1):
@@ -87,24 +87,35 @@ def build_kernel(name, x, *, bandwidth=None, degree=2, depth=1):
         The kernel and its resolved hyper-parameters (e.g. the median bandwidth), for the summary.
     """
     if name not in KERNELS:
-        raise InputError(f"unknown --kernel {name!r}; choose one of {', '.join(KERNELS)}")
+        raise InputError(f"unknown kernel={name!r}; choose one of {', '.join(KERNELS)}", param="kernel")
     info = {"kernel": name}
     if name in ("rbf", "laplace"):
         if bandwidth is None:
             bandwidth = median_distance(x)
             info["bandwidth_rule"] = "median pairwise distance"
             if bandwidth <= 0:
-                raise InputError("--bandwidth: the median pairwise distance is 0 (duplicate inputs); give --bandwidth")
-        elif not bandwidth > 0:
-            raise InputError(f"--bandwidth must be positive, got {bandwidth}")
+                raise InputError("bandwidth: the median pairwise distance is 0 (duplicate inputs); give bandwidth=H",
+                                 param="bandwidth")
+        elif not 0 < bandwidth < np.inf:
+            raise InputError(f"bandwidth must be positive and finite, got {bandwidth}", param="bandwidth")
+        if not 0 < 2.0 * float(bandwidth) ** 2 < np.inf:
+            raise InputError(f"bandwidth={bandwidth:g} cannot be squared in float64; give a bandwidth on the scale of "
+                             "the distances between inputs", param="bandwidth")
         info["bandwidth"] = float(bandwidth)
     if name == "poly":
         if int(degree) != degree or degree < 1:
-            raise InputError(f"--degree must be a positive integer, got {degree}")
+            raise InputError(f"degree must be a positive integer, got {degree}", param="degree")
         info["degree"] = int(degree)
     if name in ("relu-nngp", "relu-ntk"):
         if int(depth) != depth or depth < 1:
-            raise InputError(f"--depth must be a positive integer, got {depth}")
+            raise InputError(f"depth must be a positive integer, got {depth}", param="depth")
         info["depth"] = int(depth)
-    k = kernel_matrix(name, x, x, bandwidth=bandwidth, degree=int(degree), depth=int(depth))
-    return 0.5 * (k + k.T), info
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        k = kernel_matrix(name, x, x, bandwidth=bandwidth, degree=int(degree), depth=int(depth))
+        k = 0.5 * (k + k.T)
+    if not np.all(np.isfinite(k)):
+        what = {"poly": f"degree={int(degree)}", "rbf": f"bandwidth={bandwidth:g}", "laplace": f"bandwidth={bandwidth:g}"}
+        raise InputError(f"the {name} kernel of these inputs overflows float64"
+                         f"{' at ' + what[name] if name in what else ''}; rescale the inputs"
+                         f"{' or lower degree=' if name == 'poly' else ''}", param="kernel")
+    return k, info

@@ -16,7 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def make(outdir, modes=10_000, b=1.5, a=2.0):
     sys.path.insert(0, os.path.dirname(HERE))  # run from a source tree
-    from kerncurve.spectrum import Spectrum, write_spectrum
+    from kerncurve.io import write_spectrum
+    from kerncurve.spectral import Spectrum
 
     k = np.arange(1, modes + 1, dtype=np.float64)
     spec = Spectrum(eigenvalues=k**-b, coefficients=np.sqrt(k**-a)[:, None], residual_power=0.0, n=modes,

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import read_csv, write_h5
 from kerncurve.io import load_problem
-from kerncurve.spectrum import compute_spectrum
+from kerncurve.spectral import compute_spectrum
 from kerncurve.theory import dynamics as dyn
 
 

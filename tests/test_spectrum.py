@@ -8,13 +8,13 @@ import pytest
 
 from kerncurve.errors import InputError, InputWarning
 from kerncurve.io import load_problem
-from kerncurve.spectrum import (
+from kerncurve.spectral import (
     compute_spectrum,
     power_law_fit,
     spectrum_from_features,
     spectrum_from_gram,
-    write_spectrum,
 )
+from kerncurve.io import write_spectrum
 
 from conftest import gaussian_features, write_h5
 

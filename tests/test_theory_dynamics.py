@@ -208,7 +208,7 @@ def test_predicted_frontier_exponents():
 
 
 def test_spectrum_fit_predicts_the_frontier_exponents():
-    from kerncurve.spectrum import Spectrum, spectrum_summary
+    from kerncurve.spectral import Spectrum, spectrum_summary
 
     lam, pw = power_law(10_000)
     s = spectrum_summary(Spectrum(lam, np.sqrt(pw)[:, None], 0.0, lam.size))

@@ -15,11 +15,13 @@ import click
 import numpy as np
 
 from ..errors import InputError
-from ..io import atomic_path, check_output_path, open_h5, read_array
+from ..io import open_h5, read_array
+from ..io.cache import dataset, write_h5
+from ..plots import figure, save_figure
 from ..kernels import KERNELS
-from ..report import Table
+from ..table import Table
 from ..simulate.alignment import integrate_toy, train_deep_linear
-from ..spectrum import check_gram
+from ..spectral import check_gram
 from ..theory import alignment as th
 from .common import input_argument, output_options, parse_float_list, parse_range, run_session
 
@@ -98,7 +100,6 @@ def command(s, input, depth, sigma, width, toy, lam, time_spec, kernel_output, e
     Toy (--toy variant1|variant2 --lam λ): dΔ/dt = −KΔ with a kernel that grows along the
     residual; closed-form solutions; loss = ½|Δ|², loss_static with K frozen at K₀.
     """
-    check_output_path(kernel_output, "--kernel-output")
     times = None if time_spec is None else parse_times(time_spec)
     if toy is not None:
         if sigma is not None:
@@ -368,28 +369,16 @@ def _first(mask):
 
 
 def _write_kernels(path, datasets, attrs):
-    import h5py
+    def fill(f):
+        for k, v in datasets.items():
+            dataset(f, k, np.asarray(v, dtype=np.float64))
 
-    with atomic_path(path, suffix=".h5") as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = KERNEL_FORMAT
-            f.attrs["format-version"] = KERNEL_FORMAT_VERSION
-            for k, v in attrs.items():
-                f.attrs[k] = v
-            for k, v in datasets.items():
-                f.create_dataset(k, data=np.asarray(v, dtype=np.float64))
+    write_h5(path, fill, fmt=KERNEL_FORMAT, version=KERNEL_FORMAT_VERSION, attrs=attrs, option="--kernel-output")
 
 
 def _plot(path, t, top, bottom, title):
     """Two panels sharing the time axis: losses (log scale) above, alignment measures below."""
-    import os
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(5.5, 5.5), constrained_layout=True)
+    fig, (ax1, ax2) = figure(2, 1, sharex=True, figsize=(5.5, 5.5))
     for ax, series in ((ax1, top), (ax2, bottom)):
         for label, y, style in series:
             ok = np.isfinite(y) & ((y > 0) if ax is ax1 else True)
@@ -400,9 +389,4 @@ def _plot(path, t, top, bottom, title):
     ax2.set_ylabel("alignment")
     ax2.set_xlabel("time t")
     ax1.set_title(title)
-    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)

@@ -7,7 +7,8 @@ import numpy as np
 
 from ..errors import InputError, InputWarning
 from ..io import has_dataset, open_h5, read_array
-from ..report import Table, plot_curves
+from ..plots import plot_curves
+from ..table import Table
 from ..simulate.capacity import empirical_fraction
 from ..theory.capacity import (
     analyze_group,

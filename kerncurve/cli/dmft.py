@@ -4,8 +4,10 @@ import click
 import numpy as np
 
 from ..errors import InputError
-from ..io import atomic_path, check_output_path, has_dataset, open_h5, read_array
-from ..report import Table, plot_curves
+from ..io import has_dataset, open_h5, read_array
+from ..io.cache import dataset, write_h5
+from ..plots import plot_curves
+from ..table import Table
 from ..theory import dmft as theory
 from .common import output_options, parse_float_list, run_session
 
@@ -76,7 +78,6 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
     _check_options(t_max, dt, depth, activation, samples, damping, tol, max_iter, every, width, seeds,
                    max_memory, empirical)
     if kernel_output is not None:
-        check_output_path(kernel_output, "--kernel-output")
         if not kernel_output.lower().endswith((".h5", ".hdf5")):
             raise InputError(f"--kernel-output: {kernel_output!r} must end in .h5 or .hdf5")
     x, y, x_test, y_test = _read(input, inputs_key, targets_key, test_key, test_targets_key)
@@ -294,16 +295,12 @@ def _targets(f, key, n, option):
 
 
 def _write_kernels(path, results, idx, P, source):
-    import h5py
+    def fill(f):
+        dataset(f, "gamma0", np.array([r.gamma0 for r in results]))
+        dataset(f, "time", results[0].time[idx])
+        k = dataset(f, "kernel", np.stack([r.kernel[idx] for r in results]))
+        dataset(f, "final_kernel", np.stack([r.kernel[-1] for r in results]))
+        k.attrs["axes"] = "gamma0, time, point, point (train first, then test)"
 
-    with atomic_path(path, suffix=".h5") as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = KERNEL_FORMAT
-            f.attrs["format-version"] = KERNEL_FORMAT_VERSION
-            f.attrs["source"] = str(source)
-            f.attrs["n_train"] = P
-            f["gamma0"] = np.array([r.gamma0 for r in results])
-            f["time"] = results[0].time[idx]
-            f["kernel"] = np.stack([r.kernel[idx] for r in results])
-            f["final_kernel"] = np.stack([r.kernel[-1] for r in results])
-            f["kernel"].attrs["axes"] = "gamma0, time, point, point (train first, then test)"
+    write_h5(path, fill, fmt=KERNEL_FORMAT, version=KERNEL_FORMAT_VERSION,
+             attrs={"source": str(source), "n_train": P}, option="--kernel-output")

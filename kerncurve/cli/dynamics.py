@@ -6,9 +6,10 @@ import click
 import numpy as np
 
 from ..errors import InputError
-from ..report import Table, plot_curves
+from ..plots import plot_curves
+from ..table import Table
 from ..simulate.dynamics import simulate_loss
-from ..spectrum import compute_spectrum, spectrum_summary
+from ..spectral import compute_spectrum, spectrum_summary
 from ..theory import dynamics as theory
 from .common import (
     input_argument,

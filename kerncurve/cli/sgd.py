@@ -6,9 +6,10 @@ import click
 import numpy as np
 
 from ..errors import InputError, NumericalWarning
-from ..report import Table, plot_curves
+from ..plots import plot_curves
+from ..table import Table
 from ..simulate.sgd import simulate_multipass, simulate_online
-from ..spectrum import power_law_fit
+from ..spectral import power_law_fit
 from ..theory import sgd as th
 from .common import input_argument, input_options, output_options, parse_float_list, parse_int_list, run_session
 
@@ -245,7 +246,7 @@ def _parse_lr(lr_spec, lr_frac):
 
 def _features(problem, input):
     """Features (n, r) and targets (n,) from /features or a Gram (Φ = √n U √η); or a spectrum."""
-    from ..spectrum import check_gram
+    from ..spectral import check_gram
 
     if problem.spectrum is not None:
         spec = problem.spectrum

@@ -16,11 +16,13 @@ import click
 import numpy as np
 
 from ..errors import InputError
-from ..io import check_output_path, has_dataset, open_h5, read_array
+from ..io import has_dataset, open_h5, read_array
+from ..io.outputs import write_bytes
 from ..kernels import build_kernel, kernel_matrix
-from ..report import Table, plot_curves
+from ..plots import plot_curves
+from ..table import Table
 from ..simulate.shift import simulate_shift
-from ..spectrum import check_gram
+from ..spectral import check_gram
 from ..theory.shift import (
     check_measure,
     optimize_test_measure,
@@ -273,8 +275,6 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, pointwi
     p = parse_p(p_spec)
     ridges = parse_float_list(ridge_spec, "--ridge")
     noises = parse_float_list(noise_spec, "--noise")
-    if pointwise_output is not None:
-        check_output_path(pointwise_output, "--pointwise-output")
     d = load_shift(input, s.opts)
     if empirical:
         _check_empirical(d, p.max())
@@ -337,8 +337,6 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, pointwi
 
 
 def _write_pointwise(path, problem, d, grid, sim):
-    from ..io import atomic_open
-
     e = pointwise_error(problem, grid[:, 0], grid[:, 1], grid[:, 2])  # (rows, n_q)
     rows, n_q = e.shape
     rep = np.repeat(np.arange(rows), n_q)
@@ -350,9 +348,8 @@ def _write_pointwise(path, problem, d, grid, sim):
         data["error_empirical"] = sim.pointwise.reshape(rows, n_q).ravel()
         cols.append("error_empirical")
     table = Table(cols, data, int_columns=("p", "index", "group"))
-    with atomic_open(path) as fh:
-        fh.write("# predicted error e(x) at every /test point (THEORY §2 pointwise form); group -1 = no labels\n")
-        table.write_csv(fh)
+    write_bytes(path, table.to_csv("predicted error e(x) at every /test point (pointwise form of the shift "
+                                   "theory); group -1 = no labels").encode("utf-8"), "--pointwise-output")
 
 
 def _plot(path, grid, curve, sim):

@@ -7,7 +7,8 @@ import numpy as np
 
 from ..errors import InputError, InputWarning, NumericalWarning
 from ..io import open_h5, read_array
-from ..report import Table, plot_curves
+from ..plots import plot_curves
+from ..table import Table
 from ..simulate.td import simulate_td
 from ..theory.td import check_td_params, make_chain, td_curve, td_plateau, td_setup, td_spectrum
 from .common import output_options, parse_float_list, parse_int_list, run_session

@@ -1,4 +1,4 @@
-"""Brute-force kernel ridge regression on the same data (checks THEORY §1).
+"""Brute-force kernel ridge regression on the same data (checks the learning-curve theory).
 
 For each P and trial: P training points drawn without replacement from the n samples,
 labels y + ε (Var ε = σ² summed over channels), the exact estimator
@@ -27,17 +27,17 @@ class KRRResult:
     trials: np.ndarray
 
 
-def _blocks(problem, train):
+def _blocks(features, gram, train):
     """K_PP (B, P, P) and a function giving predictions on all n points from dual weights."""
-    if problem.gram is not None:
-        k = problem.gram
+    if gram is not None:
+        k = gram
         kpp = k[train[:, :, None], train[:, None, :]]
 
         def predict(alpha):  # alpha (B, P, c) -> (B, n, c)
             return np.einsum("bnp,bpc->bnc", k[:, train].transpose(1, 0, 2), alpha, optimize=True)
 
         return kpp, predict
-    x = problem.features
+    x = features
     xp = x[train]  # (B, P, d)
     kpp = xp @ xp.transpose(0, 2, 1)
 
@@ -48,13 +48,15 @@ def _blocks(problem, train):
     return kpp, predict
 
 
-def krr_learning_curve(problem, p_values, ridges, noises, *, trials=20, seed=0, progress=None):
+def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None, trials=20, seed=0, progress=None):
     """Test MSE of exact kernel ridge regression, averaged over trials.
 
     Parameters
     ----------
-    problem : kerncurve.io.Problem
-        With features or a Gram, and targets (n, c) taken as the clean target.
+    y : ndarray (n, c)
+        Targets, taken as the clean target.
+    features, gram : ndarray
+        Features (n, d) (linear kernel) or the Gram (n, n); exactly one.
     p_values : sequence of int
         Training-set sizes, each < n.
     ridges, noises : sequence of float
@@ -69,13 +71,13 @@ def krr_learning_curve(problem, p_values, ridges, noises, *, trials=20, seed=0, 
     -------
     KRRResult
     """
-    if not problem.has_samples:
-        raise InputError("--empirical needs the samples (features, Gram or inputs), not a spectrum cache")
-    y = problem.targets
+    if (features is None) == (gram is None):
+        raise InputError("the experiment needs the samples: features or a Gram (exactly one)")
     n, c = y.shape
     p_values = [int(p) for p in p_values]
     if max(p_values) >= n:
-        raise InputError(f"--empirical needs P < n = {n} to leave held-out test points; largest --p is {max(p_values)}")
+        raise InputError(f"p must be < n = {n} for an experiment (held-out test points are needed); largest p is "
+                         f"{max(p_values)}", param="p")
     ridges = np.asarray(ridges, float)
     noises = np.asarray(noises, float)
     rng = np.random.default_rng(seed)
@@ -89,7 +91,7 @@ def krr_learning_curve(problem, p_values, ridges, noises, *, trials=20, seed=0, 
             eps = rng.standard_normal((b, p, c)) / np.sqrt(c)
             test = np.ones((b, n), bool)
             np.put_along_axis(test, train, False, axis=1)
-            kpp, predict = _blocks(problem, train)
+            kpp, predict = _blocks(features, gram, train)
             s, u = np.linalg.eigh(kpp)
             s = np.maximum(s, 0.0)
             cutoff = s[:, -1:] * p * np.finfo(float).eps * 10

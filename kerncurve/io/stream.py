@@ -9,16 +9,17 @@ take O(d² + block·d) memory whatever n is.
 local cluster or a running dask.distributed scheduler (optional extra ``kerncurve[dask]``).
 """
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
+from .h5 import guard
+from .sizes import DEFAULT_STREAM_MEMORY as DEFAULT_MEMORY
+from .sizes import format_size, parse_size
 
 __all__ = ["Moments", "parse_size", "format_size", "plan_rows", "stream_moments", "dask_moments", "DEFAULT_MEMORY"]
 
-DEFAULT_MEMORY = "512M"
 MAX_BLOCK_BYTES = 32 << 20  # a float64 block beyond this is no faster for BLAS; it only costs memory
 MIN_BLOCK_ROWS = 16
 
@@ -61,26 +62,6 @@ class Moments:
             return np.ascontiguousarray(self.c)
         low = np.tril(self.c)
         return low + np.tril(low, -1).T
-
-
-def parse_size(text, option="--memory"):
-    """Bytes from ``512M``, ``2G``, ``1.5GB``, ``200MiB``, ``1000000`` (K/M/G/T are powers of 1024)."""
-    s = str(text).strip()
-    m = re.fullmatch(r"(?i)\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*", s)
-    if not m:
-        raise InputError(f"{option} {text!r}: not a size; give bytes or a number with K, M, G or T, e.g. 512M or 2G")
-    value = float(m.group(1)) * _UNITS[m.group(2).upper()]
-    if not np.isfinite(value) or value < 1:
-        raise InputError(f"{option} {text!r}: the size must be at least one byte")
-    return int(value)
-
-
-def format_size(nbytes):
-    """``1.5G``-style text for a byte count."""
-    for unit in ("T", "G", "M", "K"):
-        if nbytes >= _UNITS[unit]:
-            return f"{nbytes / _UNITS[unit]:.3g}{unit}"
-    return f"{int(nbytes)}B"
 
 
 def plan_rows(n, d, c, itemsize, t_itemsize, memory, chunk_rows=None, option="--memory"):
@@ -143,14 +124,20 @@ def stream_moments(fsrc, tsrc, memory, progress=None):
     b = np.zeros((d, c))
     sum_y2 = np.zeros(c)
     chunk_cache = int(np.prod(fsrc.chunks) * fsrc.dtype.itemsize * 4) if fsrc.chunks else 1 << 20
-    with h5py.File(fsrc.path, "r", rdcc_nbytes=max(chunk_cache, 1 << 20)) as f:
-        xds = f[fsrc.key]
-        yds = f[tsrc.key]
+    with guard(fsrc.path, fsrc.key):
+        f = h5py.File(fsrc.path, "r", rdcc_nbytes=max(chunk_cache, 1 << 20))
+    try:
+        with guard(fsrc.path, fsrc.key):
+            xds = f[fsrc.key]
+        with guard(tsrc.path, tsrc.key):
+            yds = f[tsrc.key]
         for start in range(0, n, rows):  # one iteration per block of ≥ 16 rows (BLAS 3 inside)
             stop = min(start + rows, n)
             m = stop - start
-            xds.read_direct(raw, np.s_[start:stop], np.s_[0:m])
-            yds.read_direct(ybuf, np.s_[start:stop], np.s_[0:m])
+            with guard(fsrc.path, fsrc.key):
+                xds.read_direct(raw, np.s_[start:stop], np.s_[0:m])
+            with guard(tsrc.path, tsrc.key):
+                yds.read_direct(ybuf, np.s_[start:stop], np.s_[0:m])
             xb = x64[:m]
             if x64 is not raw:
                 np.copyto(xb, raw[:m], casting="unsafe")
@@ -164,9 +151,13 @@ def stream_moments(fsrc, tsrc, memory, progress=None):
             sum_y2 += np.einsum("ij,ij->j", yb, yb)
             if progress is not None:
                 progress(m)
+    finally:
+        f.close()
     diag = np.diag(acc).copy()
     if not np.all(np.isfinite(diag)):  # NaN/inf anywhere in a column shows on the diagonal
         raise _find_nonfinite(fsrc, rows)
+    if not (np.all(np.isfinite(sum_y2)) and np.all(np.isfinite(b))):
+        raise InputError(f"{tsrc.where} holds values whose squares overflow float64; rescale the targets")
     acc /= n
     return Moments(acc, b / n, float(sum_y2.sum()) / n, n, float(diag.sum()) / n, rows, False, sum_y2 / n)
 
@@ -176,7 +167,7 @@ def _find_nonfinite(fsrc, rows):
     import h5py
 
     n = fsrc.shape[0]
-    with h5py.File(fsrc.path, "r") as f:
+    with guard(fsrc.path, fsrc.key), h5py.File(fsrc.path, "r") as f:
         ds = f[fsrc.key]
         for start in range(0, n, rows):
             block = np.asarray(ds[start:min(start + rows, n)], dtype=np.float64)
@@ -208,7 +199,7 @@ def _read_rows(path, key, start, stop, ncols):
     """One block of a dataset as float64 (runs on a dask worker)."""
     import h5py
 
-    with h5py.File(path, "r") as f:
+    with guard(path, key), h5py.File(path, "r") as f:
         block = np.asarray(f[key][start:stop], dtype=np.float64)
     block = block.reshape(stop - start, ncols)
     if not np.isfinite(block).all():

@@ -1,0 +1,248 @@
+"""`kerncurve.predict`: the learning curve of kernel ridge regression, and its experiment."""
+
+import itertools
+import os
+import warnings
+
+import numpy as np
+
+from .._validation import check_floats, check_int, check_seed, check_sizes, check_targets
+from ..errors import InputError, NumericalWarning
+from ..result import Result, numerics_guard
+from ..spectral import Spectrum, top_eigen_warning
+from ..table import Table
+from ..theory.ridge import heldout_error, learning_curve, modal_errors, optimal_ridge
+from .compare import deviation_summary
+
+__all__ = ["predict", "PredictResult"]
+
+COLUMNS = ["p", "ridge", "noise", "kappa", "gamma", "eg"]
+EMPIRICAL = ["eg_empirical", "eg_empirical_sem"]
+TRAILING = ["e_train", "residual"]
+MODE_COLUMNS = ["p", "ridge", "noise", "k", "eigenvalue", "learnability", "modal_error"]
+
+
+class PredictResult(Result):
+    """`predict`'s result; `modes` gives the per-mode table (``--modes-output``)."""
+
+    def modes(self, top=None):
+        """Learnability and modal error of each mode at every curve point (a `Table`).
+
+        Decomposition of E_g by predictor mode: E[(v̂_k − v_k)²] = b_k² + (L_k²/P)(Σ_l b_l² +
+        v_⊥² + σ²)/(1 − γ); summed over k and added to the unlearnable v_⊥² it gives E_g.
+        """
+        spec, curve = self.spectrum, self.curve
+        m = spec.rank if top is None else min(check_int(top, "modes_top", minimum=1), spec.rank)
+        lk, modal, _ = modal_errors(spec.eigenvalues[:m], spec.target_power[:m], spec.residual_power, curve)
+        npt = curve.p.size
+        rep = np.repeat(np.arange(npt), m)
+        data = {
+            "p": curve.p.ravel()[rep].astype(np.int64),
+            "ridge": curve.ridge.ravel()[rep],
+            "noise": curve.noise.ravel()[rep],
+            "k": np.tile(np.arange(1, m + 1), npt),
+            "eigenvalue": np.tile(spec.eigenvalues[:m], npt),
+            "learnability": lk.ravel(),
+            "modal_error": modal.ravel(),
+        }
+        return Table(MODE_COLUMNS, data, int_columns=("p", "k"))
+
+
+def _ridges(ridge):
+    if isinstance(ridge, str):
+        if ridge != "opt":
+            raise InputError(f"ridge must be numbers ≥ 0 or 'opt', got {ridge!r}", param="ridge")
+        return "opt", ["opt"]
+    vals = list(ridge) if np.ndim(ridge) else [ridge]
+    if vals == ["opt"]:
+        return "opt", ["opt"]
+    if "opt" in [v for v in vals if isinstance(v, str)]:
+        raise InputError("ridge: 'opt' cannot be combined with other ridge values", param="ridge")
+    return None, check_floats(vals, "ridge", minimum=0.0)
+
+
+def _samples(spec, X, y, gram, problem):
+    """(features, gram, targets) for the experiment."""
+    if problem is not None:
+        if not problem.has_samples:
+            raise InputError("empirical needs samples (features, Gram or inputs); the input is a spectrum cache",
+                             param="empirical")
+        return (problem.features if problem.gram is None else None), problem.gram, problem.targets
+    if (X is None) == (gram is None):
+        raise InputError("empirical=True needs the samples: pass X=features (n, d) or gram=K (n, n), and y",
+                         param="empirical")
+    if y is None:
+        raise InputError("y is needed with empirical=True (the targets of X or gram)", param="y")
+    from .._validation import check_array
+
+    if X is not None:
+        X = check_array(X, "X", ndim=(2,), what="(n, d)")
+        n = X.shape[0]
+    else:
+        gram = check_array(gram, "gram", ndim=(2,), what="(n, n)")
+        if gram.shape[0] != gram.shape[1]:
+            raise InputError(f"gram must be square (n, n), got shape {gram.shape}", param="gram")
+        n = gram.shape[0]
+    y = check_targets(y, n, "y", "X" if X is not None else "gram")
+    if n != spec.n:
+        raise InputError(f"the samples have n = {n} rows but the spectrum was computed from n = {spec.n}; pass the "
+                         "same data", param="X" if X is not None else "gram")
+    return X, gram, y
+
+
+@numerics_guard(allow_inf=("eg", "eg_heldout", "eg_empirical"), allow_nan=("eg_empirical_sem",))
+def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, seed=0, X=None, y=None, gram=None,
+            progress=None, _problem=None, **input_options):
+    """Predicted test error of kernel ridge regression versus sample size P.
+
+    For every (P, λ, σ²) at once: the self-consistent κ, the overfitting factor γ, the test
+    error E_g against the clean target and the training error (Bordelon, Canatar & Pehlevan,
+    ICML 2020; Canatar, Bordelon & Pehlevan, Nat. Commun. 12, 2021)::
+
+        κ = λ + κ Σ_k η_k/(Pη_k + κ),   L_k = Pη_k/(Pη_k + κ),   γ = Σ_k L_k²/P,
+        E_g = [Σ_k (1 − L_k)² v_k² + v_⊥² + γσ²]/(1 − γ),   E_train = (λ/κ)²(E_g + σ²).
+
+    Parameters
+    ----------
+    spectrum : Spectrum or path
+        A `Spectrum`, or an HDF5 input (then ``input_options`` are those of
+        `kerncurve.spectrum`: keys, ``kernel``, ``top_eigen``, ``memory``…).
+    p : int or sequence of int
+        Training-set sizes P ≥ 1.
+    ridge : float, sequence of float, or "opt"
+        Absolute ridge(s) λ ≥ 0 added to the P×P Gram; "opt" picks, per P and σ², the λ
+        minimizing the predicted E_g.
+    noise : float or sequence of float
+        Label-noise variances σ² ≥ 0 (summed over channels).
+    empirical : bool
+        Also run exact kernel ridge regression on P points drawn without replacement,
+        tested on the held-out points (needs ``X`` and ``y`` or ``gram`` and ``y`` with a
+        `Spectrum`; an HDF5 input provides them).
+    trials : int
+        Training sets per P for the experiment.
+    seed : int
+        Seed of the experiment's draws.
+    progress : callable, optional
+        ``progress(description, total)`` → context manager yielding ``advance(n)``.
+
+    Returns
+    -------
+    PredictResult
+        Columns ``p, ridge, noise, kappa, gamma, eg`` (+ ``eg_empirical,
+        eg_empirical_sem``), ``e_train, residual`` (+ ``eg_heldout``: the theory for
+        exactly the held-out points the experiment measures). ``eg`` is ``inf`` at the
+        ridgeless interpolation point P = rank when noise or unlearnable power is present.
+        Attributes ``spectrum`` and ``curve``; ``modes()`` gives the per-mode table.
+
+    Examples
+    --------
+    >>> spec = kc.Spectrum.from_features(X, y)                              # doctest: +SKIP
+    >>> r = kc.predict(spec, p=[10, 100], ridge=[0, 1e-3], noise=0.1)       # doctest: +SKIP
+    >>> r.eg                                                                 # doctest: +SKIP
+    """
+    from .spectrum import load_input
+
+    p = check_sizes(p, "p")
+    mode, ridges = _ridges(ridge)
+    noises = check_floats(noise, "noise", minimum=0.0)
+    trials = check_int(trials, "trials", minimum=1, maximum=10**7)
+    seed = check_seed(seed)
+    problem = _problem
+    if isinstance(spectrum, (str, bytes, os.PathLike)):
+        problem, spec = load_input(spectrum, progress=progress, samples=empirical, seed=seed, **input_options)
+    elif isinstance(spectrum, Spectrum):
+        if input_options:
+            raise InputError(f"{', '.join(input_options)}: only for an HDF5 input; this spectrum is already "
+                             "computed", param=next(iter(input_options)))
+        spec = spectrum
+    else:
+        raise InputError(f"spectrum must be a Spectrum or a path to an HDF5 input, got {type(spectrum).__name__}",
+                         param="spectrum")
+    n = spec.n
+    if empirical:
+        features, gram_s, targets = _samples(spec, X, y, gram, problem)
+        if p.max() >= n:
+            raise InputError(f"p={p.max()} with empirical: P must be < n = {n} to leave held-out test points",
+                             param="p")
+    use_opt = mode == "opt"
+    top_msg = top_eigen_warning(spec, float(p.max()))
+    if top_msg:
+        warnings.warn(top_msg, NumericalWarning)
+    if np.any(p > 0.2 * n):
+        warnings.warn(f"P up to {p.max()} exceeds 0.2 n = {0.2 * n:g}: the theory assumes training sets much "
+                      "smaller than the n samples and drifts beyond", NumericalWarning)
+
+    ms, vperp = spec.mode_sums, spec.residual_power
+    if use_opt:
+        lam = optimal_ridge(None, None, vperp, p[:, None], noises[None, :], mode_sums=ms)  # (nP, nNoise)
+        pg = np.broadcast_to(p[:, None], lam.shape).astype(float)
+        ng = np.broadcast_to(noises[None, :], lam.shape)
+        curve = learning_curve(None, None, vperp, pg.ravel(), lam.ravel(), ng.ravel(), mode_sums=ms)
+    else:
+        grid = np.array(list(itertools.product(p, ridges, noises)), float)
+        curve = learning_curve(None, None, vperp, grid[:, 0], grid[:, 1], grid[:, 2], mode_sums=ms)
+
+    data = {"p": curve.p.astype(np.int64), "ridge": curve.ridge, "noise": curve.noise, "kappa": curve.kappa,
+            "gamma": curve.gamma, "eg": curve.eg, "e_train": curve.e_train, "residual": curve.residual}
+    columns = list(COLUMNS)
+    if empirical:
+        data["eg_empirical"], data["eg_empirical_sem"] = _experiment(
+            curve, p, ridges, noises, use_opt, features, gram_s, targets, trials, seed, progress)
+        columns += EMPIRICAL
+    columns += TRAILING
+    if empirical:
+        # the experiment tests on held-out points; the theory's E_g is over all n samples
+        data["eg_heldout"] = heldout_error(curve, n).ravel()
+        columns.append("eg_heldout")
+
+    if np.any(np.isinf(curve.eg)):
+        warnings.warn("E_g is inf at the ridgeless interpolation point P = rank (noise or unlearnable power present); "
+                      "any ridge > 0 removes the divergence", NumericalWarning)
+    max_res = float(np.max(curve.residual))
+    if max_res > 1e-10:
+        warnings.warn(f"κ equation residual {max_res:.2g} exceeds 1e-10", NumericalWarning)
+
+    prov = spec.provenance
+    summary = {"input": prov.get("input", ""), "source": prov.get("source", ""), "n": n, "rank": spec.rank,
+               "trace": float(spec.eigenvalues.sum()), "total_power": spec.total_power,
+               "unlearnable_power": vperp, "points": int(curve.p.size), "max_residual": max_res}
+    if spec.exact_modes is not None:
+        summary["top_eigen"] = spec.exact_modes
+        summary["tail_modes"] = spec.rank - spec.exact_modes
+    for key in ("kernel", "bandwidth", "bandwidth_rule", "degree", "depth"):
+        if key in prov:
+            summary[key] = prov[key]
+    if empirical:
+        summary.update(deviation_summary(data["eg_heldout"], data["eg_empirical"], data["eg_empirical_sem"],
+                                         floor=1e-12 * spec.total_power))
+    params = {"p": p.tolist(), "ridge": ["opt"] if use_opt else ridges.tolist(), "noise": noises.tolist(),
+              "empirical": bool(empirical), "trials": trials, "seed": seed, "kernel": prov.get("kernel")}
+    return PredictResult("predict", columns, data, int_columns=("p",), summary=summary, params=params,
+                         spectrum=spec, curve=curve)
+
+
+def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, trials, seed, progress):
+    """Mean and SEM of the held-out error of exact kernel ridge regression, per curve point."""
+    import contextlib
+
+    from ..simulate.ridge import krr_learning_curve
+
+    def bar(total):
+        if progress is None:
+            return contextlib.nullcontext(lambda n=1: None)
+        return progress("kernel ridge regression", total)
+
+    kw = dict(features=features, gram=gram, trials=trials, seed=seed)
+    if use_opt:
+        # the optimal ridge differs per (P, σ²): simulate each row's own ridge
+        mean = np.empty(curve.p.size)
+        sem = np.empty(curve.p.size)
+        with bar(trials * curve.p.size) as advance:
+            for i in range(curve.p.size):  # one row per (P, σ²): a handful of rows
+                r = krr_learning_curve(targets, [int(curve.p[i])], [curve.ridge[i]], [curve.noise[i]],
+                                       progress=advance, **kw)
+                mean[i], sem[i] = r.mean.ravel()[0], r.sem.ravel()[0]
+        return mean, sem
+    with bar(trials * p.size) as advance:
+        r = krr_learning_curve(targets, p, ridges, noises, progress=advance, **kw)
+    return r.mean.ravel(), r.sem.ravel()

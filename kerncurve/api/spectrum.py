@@ -1,0 +1,111 @@
+"""`kerncurve.spectrum`: the spectrum of an HDF5 input, by the command line's route."""
+
+import dataclasses
+import os
+
+from .._validation import check_choice, check_int, check_seed
+from ..errors import InputError
+
+__all__ = ["spectrum", "load_input"]
+
+_KERNEL_KEYS = ("kernel", "bandwidth", "bandwidth_rule", "degree", "depth")
+
+
+def load_input(input, *, features_key="/features", gram_key="/gram", targets_key="/targets", inputs_key="/inputs",
+               kernel=None, bandwidth=None, degree=2, depth=1, top_eigen=None, memory=None, engine="numpy",
+               scheduler=None, scheduler_timeout=10.0, seed=0, progress=None, samples=False):
+    """(problem, spectrum) of an HDF5 input: the validated problem and its spectrum.
+
+    ``samples=True`` reads the features into memory (an experiment needs them), so that
+    the spectrum uses them there instead of streaming the file a second time.
+    """
+    from ..io.problem import load_problem
+    from ..kernels import KERNELS
+    from ..spectral import compute_spectrum
+
+    if not isinstance(input, (str, bytes, os.PathLike)):
+        raise InputError(f"input must be a path to an HDF5 file, got {type(input).__name__}", param="input")
+    if kernel is not None and kernel not in KERNELS:
+        raise InputError(f"unknown kernel={kernel!r}; choose one of {', '.join(KERNELS)}", param="kernel")
+    if bandwidth is not None and not (isinstance(bandwidth, (int, float)) and bandwidth > 0
+                                      and bandwidth < float("inf")):
+        raise InputError(f"bandwidth must be a positive number, got {bandwidth!r}", param="bandwidth")
+    degree = check_int(degree, "degree", minimum=1, maximum=10_000)
+    depth = check_int(depth, "depth", minimum=1, maximum=10_000)
+    check_choice(engine, "engine", ("numpy", "dask"))
+    seed = check_seed(seed)
+    problem = load_problem(os.fspath(input), features_key=features_key, gram_key=gram_key, targets_key=targets_key,
+                           inputs_key=inputs_key, kernel=kernel,
+                           kernel_params={"bandwidth": bandwidth, "degree": degree, "depth": depth}, memory=memory)
+    problem.options.update(memory=memory, engine=engine, scheduler=scheduler, scheduler_timeout=scheduler_timeout,
+                           top_eigen=top_eigen, seed=seed, progress=progress)
+    if samples and problem.has_features and engine != "dask":
+        problem.features  # noqa: B018 - loads once, reused by the spectrum and the experiment
+    spec = compute_spectrum(problem)
+    prov = {"input": os.fspath(input), "source": problem.info.get("source", "")}
+    prov.update({k: problem.info[k] for k in _KERNEL_KEYS if k in problem.info})
+    return problem, dataclasses.replace(spec, provenance=prov)
+
+
+def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="/gram", targets_key="/targets",
+             inputs_key="/inputs", kernel=None, bandwidth=None, degree=2, depth=1, top_eigen=None, memory=None,
+             engine="numpy", scheduler=None, scheduler_timeout=10.0, seed=0, progress=None):
+    """The kernel's eigenvalues and the target's power per mode, from an HDF5 input.
+
+    The population is the empirical measure on the n samples: eigenvalues η_k of K/n,
+    eigenfunctions φ_k = √n u_k, target coefficients v_k = u_kᵀy/√n (Bordelon, Canatar &
+    Pehlevan, ICML 2020; Canatar, Bordelon & Pehlevan, Nat. Commun. 2021). Which kernel:
+    ``kernel`` given → built from ``inputs_key`` (or ``features_key``); otherwise the Gram at
+    ``gram_key`` if present, else the linear kernel of the features; a spectrum cache is
+    read as is.
+
+    Parameters
+    ----------
+    input : str or path
+        HDF5 file (see the README's schema).
+    top : int, optional
+        Rows of the table (`Spectrum.to_dict`); every mode is still computed.
+    save : str or path, optional
+        Also write the spectrum cache there (accepted as input by every command).
+    features_key, gram_key, targets_key, inputs_key : str
+        Dataset paths.
+    kernel : {"linear", "rbf", "laplace", "poly", "relu-nngp", "relu-ntk"}, optional
+        Build the kernel from raw inputs; ``bandwidth`` (rbf/laplace; default: median
+        pairwise distance), ``degree`` (poly), ``depth`` (relu kernels).
+    top_eigen : int, optional
+        Compute only the top K modes and model the rest as a power-law tail carrying the
+        exact remaining trace and target power.
+    memory : str or int, optional
+        Memory budget (``"2G"``): streaming blocks of /features and every array held whole.
+    engine : {"numpy", "dask"}
+        ``"dask"`` sums the feature moments with dask (``scheduler``: a dask address).
+    seed : int
+    progress : callable, optional
+        ``progress(description, total)`` → context manager yielding ``advance(n)``.
+
+    Returns
+    -------
+    Spectrum
+        With ``to_dict()`` (the command's table) and ``summary``.
+    """
+    if top is not None:
+        top = check_int(top, "top", minimum=1)
+    if save is not None:
+        from ..io.outputs import plan_outputs
+
+        plan_outputs([("save", save)], [("input", input)])  # before any work
+    problem, spec = load_input(input, features_key=features_key, gram_key=gram_key, targets_key=targets_key,
+                               inputs_key=inputs_key, kernel=kernel, bandwidth=bandwidth, degree=degree, depth=depth,
+                               top_eigen=top_eigen, memory=memory, engine=engine, scheduler=scheduler,
+                               scheduler_timeout=scheduler_timeout, seed=seed, progress=progress)
+    if top is not None:
+        spec = dataclasses.replace(spec, notes={**spec.notes, "table_rows": top})
+    if save is not None:
+        from ..io.cache import write_spectrum
+        from ..io.h5 import file_sha256
+
+        sha = file_sha256(os.fspath(input)) if problem.has_samples else ""
+        write_spectrum(spec, save, input_sha256=sha,
+                       extra_attrs={"source": f"{os.fspath(input)} ({spec.provenance.get('source', '')})"},
+                       option="save")
+    return spec

@@ -1,0 +1,137 @@
+"""Top-k spectra: the K leading modes by block Krylov, the rest as a modeled power-law tail.
+
+For P well below K the modes that P samples can learn are all among the computed ones and
+the learning curve depends on the tail only through its (exact) trace and target power;
+beyond P ≈ K/4 the modeled tail's shape matters, and `top_eigen_warning` says so.
+"""
+
+import warnings
+
+import numpy as np
+
+from ..errors import NumericalWarning
+from ..linalg import top_eigenpairs
+from .spectrum import _finish
+from .summary import power_law_fit
+
+__all__ = ["with_power_law_tail", "spectrum_top", "top_eigen_warning"]
+
+
+def with_power_law_tail(eta_top, coeffs_top, rest_trace, total_power, n_modes):
+    """Append a power-law tail to the K computed modes.
+
+    The tail has the ``n_modes − K`` modes the computation skipped. Its eigenvalues are
+    η_k = A k^(−b) for k = K+1 … n_modes, with b fitted to the computed η_k over
+    k ∈ [K/2, K] (log-log least squares) and A set so that Σ_tail η = ``rest_trace``
+    (= tr(K/n) − Σ_{k≤K} η_k, exact); b is lowered if needed so that the tail starts below
+    η_K. Its target power is v_k² ∝ k^(−a) with a fitted to the remaining power
+    R(k) = E|y|² − Σ_{l≤k} v_l² ∝ k^(1−a) over k ∈ [K/4, K] (a = b when that fit fails),
+    scaled so that Σ_tail v_k² = R(K) (exact), split over channels like R(K).
+
+    Returns
+    -------
+    eta, coeffs : ndarrays (n_modes,), (n_modes, c)
+    info : dict
+        tail_modes, tail_eigenvalue_exponent, tail_target_exponent, remaining_trace,
+        remaining_power.
+    """
+    from scipy.optimize import brentq
+
+    kk_top = eta_top.size
+    c = coeffs_top.shape[1]
+    v2 = np.einsum("kc,kc->k", coeffs_top, coeffs_top)
+    rest_ch = np.maximum(_channel_rest(coeffs_top, total_power), 0.0)
+    rest_power = float(rest_ch.sum())
+    total = float(np.sum(total_power))
+    m = int(n_modes) - kk_top
+    info = {"tail_modes": max(m, 0), "remaining_trace": float(max(rest_trace, 0.0)), "remaining_power": rest_power}
+    if m <= 0 or rest_trace <= 0:
+        info.update(tail_eigenvalue_exponent=float("nan"), tail_target_exponent=float("nan"))
+        return eta_top, coeffs_top, info
+    k = np.arange(kk_top + 1, kk_top + m + 1, dtype=float)
+    b = power_law_fit(eta_top, lo_frac=0.5, hi_frac=1.0)
+    if not np.isfinite(b) or b < 0:
+        b = 1.0
+
+    def first(bb):  # first tail eigenvalue for exponent bb, minus η_K
+        w = (k / k[0]) ** (-bb)
+        return rest_trace / w.sum() - eta_top[-1]
+
+    if first(b) > 0:  # the fitted tail would start above η_K: flatten it until it does not
+        b = brentq(first, 0.0, b, xtol=1e-10) if first(0.0) < 0 else 0.0
+    w = (k / k[0]) ** (-b)
+    eta_tail = rest_trace * w / w.sum()
+    # target exponent from the exactly known remaining power R(k), k ∈ [K/4, K]
+    rem = total - np.cumsum(v2)
+    ks = np.arange(1, kk_top + 1)
+    sel = (ks >= max(2, kk_top // 4)) & (rem > 1e-14 * total)
+    a = float("nan")
+    if sel.sum() >= 5:
+        slope = np.polyfit(np.log(ks[sel]), np.log(rem[sel]), 1)[0]
+        a = 1.0 - slope
+    if not np.isfinite(a) or a <= 0:
+        a = b
+    u = (k / k[0]) ** (-a)
+    v2_tail = u / u.sum()
+    coeffs_tail = np.sqrt(v2_tail[:, None] * rest_ch[None, :])
+    info.update(tail_eigenvalue_exponent=float(b), tail_target_exponent=float(a))
+    return np.concatenate([eta_top, eta_tail]), np.vstack([coeffs_top, coeffs_tail.reshape(m, c)]), info
+
+
+def _channel_rest(coeffs_top, total_power_per_channel):
+    """Remaining power per channel (total_power_per_channel: array (c,) or scalar split evenly)."""
+    tp = np.atleast_1d(np.asarray(total_power_per_channel, dtype=float))
+    if tp.size == 1 and coeffs_top.shape[1] > 1:
+        tp = np.full(coeffs_top.shape[1], tp[0] / coeffs_top.shape[1])
+    return tp - np.sum(coeffs_top**2, axis=0)
+
+
+def spectrum_top(matmat, dim, top, *, coefficients, trace, total_power, n_modes, n, route, source_dtype, where,
+                 seed=0, tol=1e-6, progress=None):
+    """Top-``top`` eigenpairs of an operator (block Krylov) plus the modeled tail, as a `Spectrum`.
+
+    Parameters
+    ----------
+    matmat : callable
+        V ↦ A V for the operator whose eigenvalues are η (K/n, or XᵀX/n).
+    coefficients : callable
+        Ritz values (k,), Ritz vectors (dim, k) ↦ target coefficients (k, c).
+    trace : float
+        tr(A) = Σ of all η.
+    total_power : ndarray (c,)
+        E|y_c|² per channel.
+    (``with_power_law_tail`` takes the same per-channel array.)
+    n_modes : int
+        Number of modes of the full spectrum (n, or min(n, d) for features).
+    """
+    r = top_eigenpairs(matmat, dim, top, seed=seed, tol=tol, progress=progress)
+    coeffs = coefficients(r.values, r.vectors)
+    tp = np.atleast_1d(np.asarray(total_power, float))
+    eta, coeffs, info = with_power_law_tail(r.values, coeffs, trace - float(r.values.sum()), tp, n_modes)
+    if not r.converged:
+        warnings.warn(
+            f"top_eigen={top}: the Krylov iteration stopped at a {r.subspace}-dimensional subspace with "
+            f"residual {float(np.max(r.residuals)):.2g} (relative to η_1); the top modes are approximate",
+            NumericalWarning,
+        )
+    notes = {"top_eigen": top, "krylov_subspace": r.subspace, "krylov_residual": float(np.max(r.residuals)), **info}
+    spec = _finish(eta, coeffs, float(tp.sum()), n, route, source_dtype, where, exact_modes=top, notes=notes)
+    return spec
+
+
+def top_eigen_warning(spec, p_max):
+    """A warning text when P exceeds what ``top_eigen=K`` resolves (P > K/4), else None.
+
+    For P ≤ K/4 the modes that P samples can learn are all among the computed ones and the
+    curve depends on the tail only through its (exact) trace and power; beyond that the
+    modeled tail's shape matters.
+    """
+    if spec.exact_modes is None or p_max is None:
+        return None
+    limit = spec.exact_modes / 4
+    if p_max > limit:
+        return (f"P up to {p_max:g} exceeds K/4 = {limit:g} for top_eigen={spec.exact_modes}: these predictions "
+                f"depend on the modeled power-law tail; raise top_eigen={4 * int(np.ceil(p_max))} (or drop it) for "
+                "exact ones")
+    return None
+
