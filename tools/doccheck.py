@@ -66,7 +66,7 @@ def parse(path):
             cmd = line[2:]
             while cmd.rstrip().endswith("\\") and k + 1 < len(body):
                 k += 1
-                cmd = cmd.rstrip()[:-1] + " " + lines[body[k]].strip()
+                cmd = cmd.rstrip()[:-1].rstrip() + " " + lines[body[k]].strip()
             start = k + 1
             stop = start
             while stop < len(body) and not lines[body[stop]].startswith("$ "):
