@@ -76,3 +76,18 @@ def read_csv(text):
     rows = [[float(v) for v in ln.split(",")] for ln in lines[1:]]
     arr = np.array(rows, dtype=float).reshape(len(rows), len(header))
     return {h: arr[:, i] for i, h in enumerate(header)}
+
+
+def one_error(r, *words, keep=None):
+    """Assert a clean usage error: exit 2, exactly one ``error:`` line naming ``words``, no
+    traceback, nothing on stdout; ``keep`` (a path) must still hold "precious\\n". Returns the line."""
+    assert r.exit_code == 2, (r.exit_code, r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr
+    assert r.stdout == "", r.stdout
+    for w in words:
+        assert w in lines[0], lines[0]
+    if keep is not None:
+        assert open(keep).read() == "precious\n"
+    return lines[0]

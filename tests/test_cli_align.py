@@ -5,7 +5,7 @@ import json
 import h5py
 import numpy as np
 import pytest
-from conftest import read_csv, write_h5
+from conftest import read_csv, write_h5, one_error
 
 from kerncurve.cli import align as align_cli
 from kerncurve.simulate.alignment import linear_teacher_data
@@ -29,15 +29,6 @@ def toy_file(tmp_path):
     x = rng.standard_normal((12, 3))
     K = np.exp(-0.5 * np.sum((x[:, None] - x[None]) ** 2, -1))
     return write_h5(tmp_path / "toy.h5", gram=K, inputs=x, targets=np.sin(2 * x[:, 0]))
-
-
-def _one_error(r):
-    assert r.exit_code == 2, (r.exit_code, r.stdout, r.stderr)
-    lines = [ln for ln in r.stderr.strip().splitlines() if ln]
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-    assert "Traceback" not in r.stderr
-    assert r.stdout == ""
-    return lines[0]
 
 
 def test_deep_linear_table(run, linear_file):
@@ -118,13 +109,13 @@ def test_toy_variant2_from_inputs_with_kernel(run, toy_file):
     (["--depth", 2, "--init", 0.01, "--lam", 1], "--lam"),
 ])
 def test_deep_linear_bad_inputs(run, linear_file, args, needle):
-    assert needle in _one_error(run("align", linear_file, *args))
+    assert needle in one_error(run("align", linear_file, *args))
 
 
 def test_deep_linear_rejects_several_channels(run, tmp_path):
     X, y = linear_teacher_data(3, 6, "whitened")
     path = write_h5(tmp_path / "two.h5", inputs=X, targets=np.stack([y, y], 1))
-    assert "one output" in _one_error(run("align", path, "--depth", 2, "--init", 0.01))
+    assert "one output" in one_error(run("align", path, "--depth", 2, "--init", 0.01))
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -135,20 +126,20 @@ def test_deep_linear_rejects_several_channels(run, tmp_path):
     (["--toy", "variant1", "--lam", 1, "--time", "-2"], "--time"),
 ])
 def test_toy_bad_options(run, toy_file, args, needle):
-    assert needle in _one_error(run("align", toy_file, *args))
+    assert needle in one_error(run("align", toy_file, *args))
 
 
 def test_toy_rejects_non_psd_gram(run, tmp_path):
     K = np.diag([1.0, 0.5, -0.4])
     path = write_h5(tmp_path / "neg.h5", gram=K, targets=np.ones(3))
-    msg = _one_error(run("align", path, "--toy", "variant1", "--lam", 1))
+    msg = one_error(run("align", path, "--toy", "variant1", "--lam", 1))
     assert "positive semi-definite" in msg and "neg.h5" in msg
 
 
 def test_toy_refuses_too_many_samples(run, tmp_path, monkeypatch):
     monkeypatch.setattr(align_cli, "MAX_TOY_SAMPLES", 5)
     path = write_h5(tmp_path / "big.h5", gram=np.eye(8), targets=np.ones(8))
-    msg = _one_error(run("align", path, "--toy", "variant1", "--lam", 1))
+    msg = one_error(run("align", path, "--toy", "variant1", "--lam", 1))
     assert "--subsample 5" in msg
     r = run("align", path, "--toy", "variant1", "--lam", 1, "--subsample", 5, "--time", "0,1")
     assert r.exit_code == 0, r.stderr

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, read_csv, write_h5
+from conftest import SAMPLES, read_csv, write_h5, one_error
 
 from kerncurve.cli.common import parse_p
 from kerncurve.theory.capacity import (
@@ -15,15 +15,6 @@ from kerncurve.theory.capacity import (
     orbits_from_representation,
     z4_rotation,
 )
-
-
-def one_error_line(r):
-    lines = r.stderr.strip().splitlines()
-    assert r.exit_code == 2, (r.exit_code, r.stderr)
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    assert "Traceback" not in r.stderr
-    assert r.stdout == ""
-    return lines[0]
 
 
 @pytest.fixture
@@ -161,25 +152,25 @@ def test_not_closed_warns_but_runs(run, tmp_path):
 
 def test_bad_not_square(run, tmp_path):
     f = write_h5(tmp_path / "b.h5", representation=np.ones((4, 3, 2)))
-    assert "not square" in one_error_line(run("capacity", f))
+    assert "not square" in one_error(run("capacity", f))
 
 
 def test_bad_not_orthogonal(run, tmp_path):
     m = cyclic(4).matrices.copy()
     m[1] *= 1.1
     f = write_h5(tmp_path / "b.h5", representation=m)
-    assert "not orthogonal" in one_error_line(run("capacity", f))
+    assert "not orthogonal" in one_error(run("capacity", f))
 
 
 def test_bad_single_matrix(run, tmp_path):
     f = write_h5(tmp_path / "b.h5", representation=np.eye(3))
-    assert "(G, d, d)" in one_error_line(run("capacity", f))
+    assert "(G, d, d)" in one_error(run("capacity", f))
 
 
 def test_bad_inconsistent_orbit_dimension(run, tmp_path):
     rep = cyclic(4)
     f = write_h5(tmp_path / "b.h5", representation=rep.matrices, orbits=np.ones((5, 4, 5)))
-    line = one_error_line(run("capacity", f))
+    line = one_error(run("capacity", f))
     assert "dimension 5" in line and "R^4" in line
 
 
@@ -187,43 +178,43 @@ def test_bad_nan_representation(run, tmp_path):
     m = cyclic(4).matrices.copy()
     m[0, 0, 0] = np.nan
     f = write_h5(tmp_path / "b.h5", representation=m)
-    assert "NaN" in one_error_line(run("capacity", f))
+    assert "NaN" in one_error(run("capacity", f))
 
 
 def test_bad_nan_orbits(run, tmp_path):
     o = np.ones((3, 4, 4))
     o[1, 1, 1] = np.nan
     f = write_h5(tmp_path / "b.h5", orbits=o)
-    assert "NaN" in one_error_line(run("capacity", f))
+    assert "NaN" in one_error(run("capacity", f))
 
 
 @pytest.mark.parametrize("spec", ["dihedral:4", "cyclic", "cyclic:x", "cyclic:0", "cyclic2d:4", "perm:99"])
 def test_bad_group(run, spec):
-    assert "--group" in one_error_line(run("capacity", "--group", spec))
+    assert "--group" in one_error(run("capacity", "--group", spec))
 
 
 @pytest.mark.parametrize("c", ["0", "-2"])
 def test_bad_channels(run, c):
-    assert "--channels" in one_error_line(run("capacity", "--group", "cyclic:4", "--channels", c))
+    assert "--channels" in one_error(run("capacity", "--group", "cyclic:4", "--channels", c))
 
 
 def test_bad_input_and_group_together_or_neither(run, rep_file):
-    assert "not both" in one_error_line(run("capacity", rep_file, "--group", "cyclic:4"))
-    assert "neither" in one_error_line(run("capacity"))
+    assert "not both" in one_error(run("capacity", rep_file, "--group", "cyclic:4"))
+    assert "neither" in one_error(run("capacity"))
 
 
 def test_bad_missing_datasets_and_file(run, tmp_path):
     f = write_h5(tmp_path / "b.h5", features=np.ones((3, 3)))
-    assert "/representation" in one_error_line(run("capacity", f))
-    assert "does not exist" in one_error_line(run("capacity", tmp_path / "nope.h5"))
+    assert "/representation" in one_error(run("capacity", f))
+    assert "does not exist" in one_error(run("capacity", tmp_path / "nope.h5"))
 
 
 def test_bad_options(run, rep_file, tmp_path):
-    assert "--labelings" in one_error_line(run("capacity", rep_file, "--empirical", "--labelings", "1"))
-    assert "--p" in one_error_line(run("capacity", rep_file, "--p", "0,3"))
-    assert "--channels" in one_error_line(run("capacity", rep_file, "--channels", "2"))
+    assert "--labelings" in one_error(run("capacity", rep_file, "--empirical", "--labelings", "1"))
+    assert "--p" in one_error(run("capacity", rep_file, "--p", "0,3"))
+    assert "--channels" in one_error(run("capacity", rep_file, "--channels", "2"))
     f = write_h5(tmp_path / "o.h5", orbits=orbits_from_representation(cyclic(4).matrices, np.eye(4)))
-    assert "exceeds" in one_error_line(run("capacity", f, "--p", "9", "--empirical", "--labelings", "5"))
+    assert "exceeds" in one_error(run("capacity", f, "--p", "9", "--empirical", "--labelings", "5"))
 
 
 def test_orbits_not_of_this_representation_warn(run, tmp_path):

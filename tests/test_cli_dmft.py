@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import read_csv, write_h5
+from conftest import read_csv, write_h5, one_error
 
 
 @pytest.fixture
@@ -19,14 +19,6 @@ def dmft_file(tmp_path):
 
 
 FAST = ["--time", "0.5", "--dt", "0.1", "--samples", "512"]
-
-
-def one_error(r):
-    assert r.exit_code == 2, (r.exit_code, r.stdout, r.stderr)
-    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-    assert "Traceback" not in r.stderr
-    return lines[0]
 
 
 def test_table_columns_rows_and_limits(run, dmft_file):

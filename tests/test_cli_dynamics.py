@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import read_csv, write_h5
+from conftest import read_csv, write_h5, one_error
 from kerncurve.io import load_problem
 from kerncurve.spectral import compute_spectrum
 from kerncurve.theory import dynamics as dyn
@@ -14,15 +14,6 @@ from kerncurve.theory import dynamics as dyn
 def _spectrum(path):
     spec = compute_spectrum(load_problem(path))
     return spec.eigenvalues, spec.target_power
-
-
-def _one_error(r):
-    assert r.exit_code == 2, (r.exit_code, r.stderr)
-    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-    assert "Traceback" not in r.stderr
-    assert r.stdout == ""
-    return lines[0]
 
 
 def test_grid_table_matches_the_theory(run, features_file):
@@ -123,11 +114,11 @@ def test_frontier_plot(run, features_file, tmp_path):
     (["--width", "10.5", "--time", "1", "--empirical"], "whole numbers"),
 ])
 def test_bad_input(run, features_file, args, what):
-    line = _one_error(run("dynamics", features_file, *args))
+    line = one_error(run("dynamics", features_file, *args))
     assert what in line
 
 
 def test_spectrum_without_positive_eigenvalue(run, tmp_path):
     path = write_h5(tmp_path / "zeros.h5", features=np.zeros((20, 4)), targets=np.ones(20))
-    line = _one_error(run("dynamics", path, "--width", "10", "--time", "1"))
+    line = one_error(run("dynamics", path, "--width", "10", "--time", "1"))
     assert "eigenvalue" in line

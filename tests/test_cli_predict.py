@@ -8,8 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import gaussian_features, read_csv, write_h5
-
+from conftest import gaussian_features, read_csv, write_h5, one_error
 
 
 def test_predict_csv_matches_library(run, features_file):
@@ -168,18 +167,6 @@ def existing_output(tmp_path):
     return out
 
 
-def _assert_clean_error(r, match, out=None):
-    assert r.exit_code == 2, (r.exit_code, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("error: "), r.stderr
-    assert match in lines[0], lines[0]
-    assert "Traceback" not in r.stderr
-    assert r.stdout == ""
-    if out is not None:
-        assert out.read_text() == "precious\n"
-
-
 @pytest.mark.parametrize("case", list(_bad_files.__code__.co_consts[-1]) if False else [
     "missing file", "not hdf5", "missing targets", "no kernel data", "mismatched lengths", "non-square gram",
     "non-symmetric gram", "non-psd gram", "nan", "inf targets", "1-d features", "3-d targets", "zero samples",
@@ -187,7 +174,7 @@ def _assert_clean_error(r, match, out=None):
 def test_bad_input_files(run, tmp_path, existing_output, case):
     args, match = _bad_files(tmp_path)[case]
     r = run("predict", *args, "--p", "5", "-o", existing_output)
-    _assert_clean_error(r, match, existing_output)
+    one_error(r, match, keep=existing_output)
 
 
 @pytest.mark.parametrize(
@@ -217,14 +204,14 @@ def test_bad_input_files(run, tmp_path, existing_output, case):
 )
 def test_bad_options(run, features_file, existing_output, opts, match):
     r = run("predict", features_file, *opts, "-o", existing_output)
-    _assert_clean_error(r, match, existing_output)
+    one_error(r, match, keep=existing_output)
 
 
 def test_missing_output_folder(run, features_file, tmp_path):
     r = run("predict", features_file, "--p", "5", "-o", tmp_path / "no" / "such" / "out.csv")
-    _assert_clean_error(r, "does not exist")
+    one_error(r, "does not exist")
     r = run("spectrum", features_file, "--save", tmp_path / "no" / "s.h5")
-    _assert_clean_error(r, "--save")
+    one_error(r, "--save")
 
 
 def test_input_never_modified(run, features_file):

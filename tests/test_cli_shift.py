@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import read_csv
+from conftest import read_csv, one_error
 
 
 def _write(path, **datasets):
@@ -140,14 +140,6 @@ def test_shift_optimize_test_measures(run, feat_file):
 # --------------------------------------------------------------------------- bad input
 
 
-def _one_error(r):
-    assert r.exit_code == 2, (r.exit_code, r.stderr)
-    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-    assert "Traceback" not in r.stderr
-    return lines[0]
-
-
 def _bad(tmp_path, **overrides):
     xp, xq, yp, yq = _data()
     ds = dict(train__features=xp, train__targets=yp, test__features=xq, test__targets=yq)
@@ -168,7 +160,7 @@ def _bad(tmp_path, **overrides):
 ])
 def test_bad_input_files(run, tmp_path, over, match):
     f = _bad(tmp_path, **over)
-    line = _one_error(run("shift", f, "--p", "10", "-o", tmp_path / "never.csv"))
+    line = one_error(run("shift", f, "--p", "10", "-o", tmp_path / "never.csv"))
     assert match in line
     assert not (tmp_path / "never.csv").exists()
 
@@ -176,7 +168,7 @@ def test_bad_input_files(run, tmp_path, over, match):
 @pytest.mark.parametrize("name", ["weights", "groups"])
 def test_weights_or_groups_stored_as_a_group(run, tmp_path, name):
     f = _bad(tmp_path, **{f"train__{name}__x": np.ones(60)})
-    line = _one_error(run("shift", f, "--p", "10", "--train-groups", "1"))
+    line = one_error(run("shift", f, "--p", "10", "--train-groups", "1"))
     assert f"/train/{name}" in line and "group" in line
 
 
@@ -184,27 +176,27 @@ def test_bad_gram_cross(run, tmp_path):
     xp, xq, yp, yq = _data()
     f = _write(tmp_path / "g.h5", train__gram=xp @ xp.T, test__gram_cross=xq @ xp[:50].T,
                train__targets=yp, test__targets=yq)
-    assert "gram_cross" in _one_error(run("shift", f, "--p", "10"))
+    assert "gram_cross" in one_error(run("shift", f, "--p", "10"))
     f = _write(tmp_path / "g2.h5", train__gram=xp @ xp.T, train__targets=yp, test__targets=yq)
-    assert "gram_cross" in _one_error(run("shift", f, "--p", "10"))
+    assert "gram_cross" in one_error(run("shift", f, "--p", "10"))
 
 
 def test_bad_options(run, feat_file, tmp_path):
     out = tmp_path / "never.csv"
-    assert "objective" in _one_error(run("shift-optimize", feat_file, "--p", "10", "--objective",
+    assert "objective" in one_error(run("shift-optimize", feat_file, "--p", "10", "--objective",
                                          "worst", "-o", out))
-    assert "temperature" in _one_error(run("shift-optimize", feat_file, "--p", "10", "--objective",
+    assert "temperature" in one_error(run("shift-optimize", feat_file, "--p", "10", "--objective",
                                            "adversarial-test", "--temperature", "0", "-o", out))
-    assert "temperature" in _one_error(run("shift-optimize", feat_file, "--p", "10", "--objective",
+    assert "temperature" in one_error(run("shift-optimize", feat_file, "--p", "10", "--objective",
                                            "adversarial-test", "--temperature", "-1", "-o", out))
-    assert "pool" in _one_error(run("shift", feat_file, "--p", "61", "--empirical", "-o", out))
-    assert "pool" in _one_error(run("shift-optimize", feat_file, "--p", "61", "--empirical",
+    assert "pool" in one_error(run("shift", feat_file, "--p", "61", "--empirical", "-o", out))
+    assert "pool" in one_error(run("shift-optimize", feat_file, "--p", "61", "--empirical",
                                     "-o", out))
-    assert "--test-groups" in _one_error(run("shift", feat_file, "--p", "5", "--test-groups",
+    assert "--test-groups" in one_error(run("shift", feat_file, "--p", "5", "--test-groups",
                                              "7-9", "-o", out))
-    assert "single" in _one_error(run("shift-optimize", feat_file, "--p", "5,6", "-o", out))
+    assert "single" in one_error(run("shift-optimize", feat_file, "--p", "5,6", "-o", out))
     assert not out.exists()
-    r = _one_error(run("shift", str(tmp_path / "missing.h5"), "--p", "5"))
+    r = one_error(run("shift", str(tmp_path / "missing.h5"), "--p", "5"))
     assert "does not exist" in r
 
 

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import gaussian_features, read_csv, write_h5
+from conftest import gaussian_features, read_csv, write_h5, one_error
 
 
 @pytest.fixture
@@ -17,16 +17,6 @@ def big_features(tmp_path):
         f["features"] = x.astype(np.float32)
         f["targets"] = y
     return path
-
-
-def one_error(r, *words):
-    assert r.exit_code == 2, (r.stdout, r.stderr)
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-    assert "Traceback" not in r.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 def test_streamed_spectrum_equals_in_memory_table(run, big_features):

@@ -8,6 +8,8 @@ import os
 import h5py
 import numpy as np
 import pytest
+
+from conftest import one_error
 from click.testing import CliRunner
 
 from kerncurve.cli import main
@@ -112,15 +114,6 @@ def test_lr_decay_and_start(tmp_path):
     assert obj["summary"]["start"] == "/start"
 
 
-def _assert_usage_error(r, *words):
-    assert r.exit_code == 2, (r.exit_code, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
-    assert "Traceback" not in r.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-
-
 @pytest.mark.parametrize(
     "change, words",
     [
@@ -136,7 +129,7 @@ def test_bad_file_exits_2(tmp_path, change, words):
     for k, v in change.items():
         data[k] = P * 0.9 if isinstance(v, str) else v
     path = _write(tmp_path / "bad.h5", **data)
-    _assert_usage_error(run("td", path, *BASE), *words)
+    one_error(run("td", path, *BASE), *words)
 
 
 @pytest.mark.parametrize(
@@ -148,10 +141,10 @@ def test_bad_file_exits_2(tmp_path, change, words):
 def test_bad_option_exits_2(chain_file, option, value):
     args = list(BASE)
     args[args.index(option) + 1] = value
-    _assert_usage_error(run("td", chain_file, *args), option)
+    one_error(run("td", chain_file, *args), option)
 
 
 def test_missing_dataset_exits_2(tmp_path):
     P, X, r = _chain()
     path = _write(tmp_path / "nor.h5", transitions=P, features=X)
-    _assert_usage_error(run("td", path, *BASE), "/rewards")
+    one_error(run("td", path, *BASE), "/rewards")
