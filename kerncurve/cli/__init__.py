@@ -19,6 +19,7 @@ import click
 
 from .. import __version__
 from ..errors import KerncurveError, OutputError
+from .session import PipeClosed
 
 __all__ = ["main", "COMMANDS"]
 
@@ -152,7 +153,7 @@ class KerncurveGroup(click.Group):
                 traceback.print_exc()
             _say(f"error: {_one_line(exc)}")
             code = 2
-        except BrokenPipeError:
+        except (BrokenPipeError, PipeClosed):
             _silence_stdout()
             code = 0
         except Signalled as exc:
@@ -160,7 +161,7 @@ class KerncurveGroup(click.Group):
 
             remove_temporaries()
             name = signal.Signals(exc.signum).name
-            _say("error: interrupted" if name == "SIGINT" else f"error: stopped by {name}; nothing was written")
+            _say("error: interrupted" if name == "SIGINT" else f"error: stopped by {name}")
             code = 128 + int(exc.signum)
         except MemoryError:
             _say("error: out of memory; use --memory to set a budget, --top-eigen K, or a smaller input")

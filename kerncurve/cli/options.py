@@ -39,7 +39,7 @@ def spectrum_options(f):
                      help="Memory budget (512M, 2G…): the row blocks of streamed /features (the plain feature "
                           "route is streamed unless the samples are needed in memory, as with --empirical), and "
                           "every array held whole (a Gram, a dataset read at once), checked before it is "
-                          "allocated  [default: 512M for streaming blocks, 80% of physical memory otherwise]"),
+                          "allocated  [default: 512M for streaming blocks; 8G (at most 80% of physical memory) for arrays held whole]"),
         click.option("--engine", type=click.Choice(["numpy", "dask"]), default="numpy", show_default=True,
                      help="dask: sum the feature route's XᵀX and Xᵀy with dask.array "
                           "(pip install 'kerncurve[dask]')."),

@@ -31,7 +31,12 @@ from ..io.sizes import parse_size
 from ..plots import FORMATS, save_figure
 from .reporter import Reporter
 
-__all__ = ["Session", "run_session", "flag_map", "to_flags"]
+__all__ = ["Session", "run_session", "flag_map", "to_flags", "PipeClosed"]
+
+
+class PipeClosed(BaseException):
+    """The reader of stdout went away. A BaseException so that click, which turns EPIPE into
+    exit status 1, lets it through to the top level (exit 0, quietly)."""
 
 _OUTPUT_NAMES = ("output", "plot", "save")
 
@@ -207,6 +212,8 @@ def run_session(fn):
         try:
             with s:
                 return fn(s, **kwargs)
+        except BrokenPipeError:
+            raise PipeClosed() from None
         except KerncurveError as exc:
             msg = str(exc)
             new = to_flags(msg, s.flags, getattr(exc, "param", None))

@@ -61,8 +61,12 @@ def _reason(exc):
 
 
 @contextlib.contextmanager
-def guard(filename, key):
-    """Map any h5py failure inside the block to one `InputError` about ``filename:key``."""
+def guard(filename, key, dataset=None):
+    """Map any h5py failure inside the block to one `InputError` about ``filename:key``.
+
+    ``dataset`` (the h5py dataset being read, if any) sharpens the cause: HDF5 reports a
+    failed Fletcher-32 checksum and a damaged compressed chunk with the same words.
+    """
     try:
         yield
     except InputError:
@@ -70,7 +74,14 @@ def guard(filename, key):
     except MemoryError:
         raise InputError(f"{filename}: {key} does not fit in memory; use --top-eigen or a smaller input") from None
     except (OSError, KeyError, RuntimeError, ValueError, TypeError, SystemError, IndexError) as exc:
-        raise InputError(f"{filename}: {key} could not be read ({_reason(exc)})") from None
+        why = _reason(exc)
+        if why == "a compressed chunk is damaged" and dataset is not None:
+            try:
+                if dataset.fletcher32:
+                    why = "a chunk fails its checksum: the file is damaged"
+            except Exception:  # noqa: BLE001 - the original cause stands
+                pass
+        raise InputError(f"{filename}: {key} could not be read ({why})") from None
 
 
 @contextlib.contextmanager
@@ -212,7 +223,7 @@ def read_array(f, key, *, ndim=(1, 2), option=None, what=None, dtype=np.float64,
     """
     obj = check_meta(f, key, ndim=ndim, option=option, what=what, memory=memory, as_dtype=dtype)
     where = f"{f.filename}:{key}"
-    with guard(f.filename, key):
+    with guard(f.filename, key, obj):
         arr = np.asarray(obj[()], dtype=dtype)
     check_finite_array(arr, where)
     return arr
@@ -233,7 +244,7 @@ def check_finite_array(arr, where):
 
 def read_rows(ds, start, stop, filename, key):
     """Rows ``start:stop`` of an open dataset, guarded."""
-    with guard(filename, key):
+    with guard(filename, key, ds):
         return ds[start:stop]
 
 

@@ -109,6 +109,7 @@ def resolve_output(path, option="-o/--output"):
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{option}: folder {folder!r} is not writable (permission denied); choose another path",
                          param=_param(option))
+    _probe(folder, option)
     name = os.path.basename(real)
     limit = _name_max(folder)
     if len(os.fsencode(name)) > limit or len(os.fsencode(TEMP_PREFIX + name)) + 9 > limit:
@@ -117,6 +118,18 @@ def resolve_output(path, option="-o/--output"):
     if st is None:
         return OutputTarget(option, path, real)
     return OutputTarget(option, path, real, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
+
+
+def _probe(folder, option):
+    """Create and remove a file in ``folder``: the only sure test that it takes new files
+    (permission bits do not tell for root, read-only mounts or special file systems)."""
+    try:
+        tmp, fd = _new_temp(folder, ".probe")
+    except OSError as exc:
+        raise InputError(f"{option}: cannot create files in folder {folder!r} ({exc.strerror or exc}); choose "
+                         "another path", param=_param(option)) from None
+    os.close(fd)
+    _discard(tmp)
 
 
 def _param(option):

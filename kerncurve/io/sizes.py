@@ -52,10 +52,13 @@ def physical_memory():
         return 8 << 30
 
 
+DEFAULT_BUDGET = 8 << 30  # without --memory: at most 8 GiB (and 80 % of physical memory)
+
+
 def memory_budget(memory=None):
-    """The budget in bytes: ``memory`` parsed, else 80 % of physical memory."""
+    """The budget in bytes: ``memory`` parsed, else min(8 GiB, 80 % of physical memory)."""
     if memory is None:
-        return int(0.8 * physical_memory())
+        return int(min(DEFAULT_BUDGET, 0.8 * physical_memory()))
     return parse_size(memory)
 
 

@@ -134,9 +134,9 @@ def stream_moments(fsrc, tsrc, memory, progress=None):
         for start in range(0, n, rows):  # one iteration per block of ≥ 16 rows (BLAS 3 inside)
             stop = min(start + rows, n)
             m = stop - start
-            with guard(fsrc.path, fsrc.key):
+            with guard(fsrc.path, fsrc.key, xds):
                 xds.read_direct(raw, np.s_[start:stop], np.s_[0:m])
-            with guard(tsrc.path, tsrc.key):
+            with guard(tsrc.path, tsrc.key, yds):
                 yds.read_direct(ybuf, np.s_[start:stop], np.s_[0:m])
             xb = x64[:m]
             if x64 is not raw:
