@@ -5,7 +5,7 @@ import h5py
 import numpy as np
 import pytest
 
-from kerncurve import linalg
+from kerncurve.linalg import dense, krylov
 from kerncurve.io import stream
 from kerncurve.errors import InputError
 from kerncurve.io import Problem, load_problem
@@ -77,9 +77,9 @@ def test_fallback_paths_agree(monkeypatch):
     """Without LAPACK's dormtr/dbdsqr pointers: numpy compact-WY Qᵀy and MRRR (stemr)."""
     k, y = laplace_gram(300, seed=4)
     fast = spectrum_from_gram(k, y)
-    c, d, e, tau = linalg.tridiagonalize(np.array(k, order="F"))
-    np.testing.assert_allclose(linalg._ormtr_numpy(c, tau, y), linalg._ormtr_lapack(c, tau, y), atol=1e-12)
-    monkeypatch.setattr(linalg, "_cython_lapack", lambda name, nargs: None)
+    c, d, e, tau = dense.tridiagonalize(np.array(k, order="F"))
+    np.testing.assert_allclose(dense._ormtr_numpy(c, tau, y), dense._ormtr_lapack(c, tau, y), atol=1e-12)
+    monkeypatch.setattr(dense, "_cython_lapack", lambda name, nargs: None)
     slow = spectrum_from_gram(k, y)
     np.testing.assert_allclose(slow.eigenvalues, fast.eigenvalues, rtol=1e-10, atol=1e-14)
     p = np.array([5, 20, 80])
@@ -90,7 +90,7 @@ def test_eigh_project_small_and_degenerate():
     for n in (1, 2, 3):
         a = np.eye(n) * 2 + 0.1
         y = np.arange(1.0, n + 1)[:, None]
-        eta, proj = linalg.eigh_project(a, y)
+        eta, proj = dense.eigh_project(a, y)
         w, u = np.linalg.eigh(a)
         np.testing.assert_allclose(eta, w[::-1], rtol=1e-13)
         np.testing.assert_allclose(np.sum(proj**2), np.sum(y**2), rtol=1e-13)
@@ -98,7 +98,7 @@ def test_eigh_project_small_and_degenerate():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((60, 4))
     y = rng.standard_normal((60, 1))
-    eta, proj = linalg.eigh_project(x @ x.T, y)
+    eta, proj = dense.eigh_project(x @ x.T, y)
     assert np.sum(eta > 1e-9 * eta[0]) == 4
     np.testing.assert_allclose(np.sum(proj**2), np.sum(y**2), rtol=1e-12)
     q, _ = np.linalg.qr(x)
@@ -185,14 +185,14 @@ def test_block_krylov_top_eigenpairs():
     q, _ = np.linalg.qr(rng.standard_normal((400, 400)))
     lam = np.arange(1, 401.0) ** -1.2
     a = (q * lam) @ q.T
-    r = linalg.top_eigenpairs(lambda v: a @ v, 400, 30, tol=1e-10)
+    r = krylov.top_eigenpairs(lambda v: a @ v, 400, 30, tol=1e-10)
     assert r.converged
     np.testing.assert_allclose(r.values, lam[:30], rtol=1e-9)
     overlap = np.abs(np.sum(r.vectors * q[:, :30], 0))
     np.testing.assert_allclose(overlap, 1, atol=1e-6)
     # low rank (the Krylov space becomes invariant before k + block vectors)
     low = (q[:, :5] * lam[:5]) @ q[:, :5].T
-    r = linalg.top_eigenpairs(lambda v: low @ v, 400, 12)
+    r = krylov.top_eigenpairs(lambda v: low @ v, 400, 12)
     np.testing.assert_allclose(r.values[:5], lam[:5], rtol=1e-9)
     assert np.all(np.abs(r.values[5:]) < 1e-12)
 

@@ -85,8 +85,9 @@ def _samples(spec, X, y, gram, problem):
         n = gram.shape[0]
     y = check_targets(y, n, "y", "X" if X is not None else "gram")
     if n != spec.n:
-        raise InputError(f"the samples have n = {n} rows but the spectrum was computed from n = {spec.n}; pass the "
-                         "same data", param="X" if X is not None else "gram")
+        name = "X" if X is not None else "gram"
+        raise InputError(f"{name} has n = {n} rows but the spectrum was computed from n = {spec.n}; pass the same "
+                         "data", param=name)
     return X, gram, y
 
 

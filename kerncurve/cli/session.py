@@ -59,7 +59,12 @@ def flag_map(command):
 
 
 def to_flags(text, flags, leading=None):
-    """Rewrite a library message with the command line's flags."""
+    """Rewrite a library message with the command line's flags.
+
+    A leading ``param`` (``p must be …``), every ``name=value`` (``top_eigen=80``) and every
+    bare name with an underscore (``top_eigen``) that the command has as an option become
+    its flag; other words are left alone.
+    """
     if leading and leading in flags and text.startswith(leading) and text[len(leading):len(leading) + 1] in (" ", ""):
         text = flags[leading] + text[len(leading):]
 
@@ -70,7 +75,10 @@ def to_flags(text, flags, leading=None):
         nxt = text[m.end():m.end() + 1]
         return flags[name] + (" " if nxt and not nxt.isspace() and nxt not in ",;:)" else "")
 
-    return re.sub(r"(?<![\w-])([a-z][a-z0-9_]*)=", sub, text)
+    text = re.sub(r"(?<![\w-])([a-z][a-z0-9_]*)=", sub, text)
+    # names with an underscore are unambiguous even without "=" (``omit top_eigen``)
+    return re.sub(r"(?<![\w-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w=])",
+                  lambda m: flags.get(m.group(1), m.group(1)), text)
 
 
 def _output_options(command, opts):
