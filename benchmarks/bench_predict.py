@@ -1,4 +1,4 @@
-"""Benchmarks of `kerncurve predict` and `spectrum` (issue 2), as ratios within one run.
+"""Benchmarks of `kerncurve predict` and `spectrum`, as ratios within one run.
 
 1. κ and the learning curve for 10⁶ modes × 200 P values: ours (`learning_curve`, all P at
    once through the blocked mode sums) vs a per-P `scipy.optimize.brentq` loop on the same

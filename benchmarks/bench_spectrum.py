@@ -1,4 +1,4 @@
-"""Benchmarks of the spectrum at the speed limit (issue 6), as ratios within one run.
+"""Benchmarks of the spectrum at the speed limit, as ratios within one run.
 
 ratio = baseline time / our time (> 1: we are faster).
 

@@ -1,4 +1,4 @@
-"""--top-eigen, --memory, --engine, --scheduler through the CLI, and every bad input of issue 6."""
+"""--top-eigen, --memory, --engine, --scheduler through the CLI, and their bad inputs."""
 
 import sys
 

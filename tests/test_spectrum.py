@@ -1,4 +1,4 @@
-"""THEORY §0: the two routes agree; Parseval; validation of the Gram; the cache."""
+"""The spectrum: the two routes agree; Parseval; validation of the Gram; the cache."""
 
 import warnings
 

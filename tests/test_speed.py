@@ -1,4 +1,4 @@
-"""The spectrum at the speed limit (issue 6): the eigenvalues-only Gram route, streamed
+"""The spectrum at the speed limit: the eigenvalues-only Gram route, streamed
 features, top-k with a modeled tail, and the dask engine — each against the plain route."""
 
 import h5py

@@ -1,4 +1,4 @@
-"""THEORY §1: closed forms, limits, conservation law and power-law exponents."""
+"""The ridge learning curve: closed forms, limits, conservation law and power-law exponents."""
 
 import numpy as np
 import pytest

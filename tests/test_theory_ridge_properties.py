@@ -1,4 +1,4 @@
-"""Property tests of THEORY §1 on random spectra (hypothesis): invariants that must always hold."""
+"""Property tests of the ridge learning curve on random spectra (hypothesis): invariants that must always hold."""
 
 import numpy as np
 from hypothesis import example, given, settings

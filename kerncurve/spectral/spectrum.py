@@ -228,7 +228,7 @@ def _tolerances(dtype):
     """(symmetry rtol to refuse, PSD rtol to refuse) for data stored in ``dtype``."""
     eps = np.finfo(dtype if np.dtype(dtype).kind == "f" else np.float64).eps
     sym = max(1e-8, 1000 * eps)  # 1e-8 (float64), 1.2e-4 (float32)
-    psd = max(1e-5, 1000 * eps)  # THEORY §0: −1e-5·η_max in float64
+    psd = max(1e-5, 1000 * eps)  # −1e-5·η_max in float64 (docs/theory.md, the spectrum)
     return sym, psd
 
 

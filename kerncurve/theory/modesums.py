@@ -1,6 +1,6 @@
 """Fast exact sums over kernel modes, Σ_k w_k g(η_k / k'), for many k' at once.
 
-Every learning-curve quantity of THEORY §1 is a sum over modes of a rational function of
+Every learning-curve quantity of the ridge theory (docs/theory.md) is a sum over modes of a rational function of
 x = η_k/k' (k' = κ/P): learnabilities L = x/(1+x), L(1−L) = x/(1+x)², (1−L)² = 1/(1+x)².
 With 10⁶ modes and hundreds of (P, ridge) points a direct evaluation costs 10⁸+ operations
 per root-finding step. Here the modes are cut into contiguous blocks of the sorted

@@ -1,6 +1,6 @@
 """Learning curves of kernel (ridge) regression: κ, γ, E_g, modal errors, optimal ridge.
 
-Equations of THEORY §1, from Bordelon, Canatar & Pehlevan, ICML 2020 (arXiv:2002.02561) and
+Equations (docs/theory.md, clean learning curves) from Bordelon, Canatar & Pehlevan, ICML 2020 (arXiv:2002.02561) and
 Canatar, Bordelon & Pehlevan, Nat. Commun. 12 (2021) (arXiv:2006.13198)::
 
     κ   = λ + κ Σ_k η_k/(P η_k + κ)          L_k = P η_k/(P η_k + κ)
@@ -88,7 +88,7 @@ def solve_kappa(eigenvalues, p, ridge, *, mode_sums=None):
     """Solve the self-consistent κ equation for every (P, λ) point at once.
 
     In t = log k' (k' = κ/P), F(t) = Σ_k η_k/(η_k + eᵗ) + λe⁻ᵗ − P is strictly decreasing
-    with a bracketed root (THEORY §1 numerics); a safeguarded Newton iteration runs on all
+    with a bracketed root; a safeguarded Newton iteration runs on all
     points simultaneously.
 
     Parameters
@@ -261,7 +261,7 @@ def learning_curve(eigenvalues, target_power, residual_power, p, ridge, noise, *
 
 
 def modal_errors(eigenvalues, target_power, residual_power, curve):
-    """Error located in each predictor mode (decomposition (a) of THEORY §1).
+    """Error located in each predictor mode (the decomposition by predictor mode).
 
     E[(v̂_k − v_k)²] = b_k² + (L_k²/P)(Σ_l b_l² + v_⊥² + σ²)/(1 − γ); summed over k and added
     to the unlearnable bin v_⊥² it gives E_g.
@@ -337,8 +337,8 @@ def heldout_error(curve, n):
     """Predicted clean-target MSE on the n − P samples left out of training.
 
     The theory's population is the n samples, training points included. At a training point
-    the clean-target error is, by the same deterministic equivalents that give E_train
-    (THEORY §1), e_tr = (λ/κ)² B/(1−γ) + σ²[1 − 2λ/κ + (λ/κ)²/(1−γ)] with
+    the clean-target error is, by the same deterministic equivalents that give E_train,
+    e_tr = (λ/κ)² B/(1−γ) + σ²[1 − 2λ/κ + (λ/κ)²/(1−γ)] with
     B = Σ_k (1−L_k)² v_k² + v_⊥² (ridgeless below the rank: e_tr = σ²; beyond it, κ = 0:
     e_tr = (1 − N₊/P) v_⊥² + σ² N₊/P). The held-out error follows from
     n E_g = P e_tr + (n − P) E_ho.
