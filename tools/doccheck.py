@@ -12,6 +12,10 @@ token (words, and numbers split on commas and spaces): words exactly, integers e
 decimals to a relative 1e-6, one unit in their last printed digit, or an absolute 1e-10,
 whichever is largest, so that round-off does not fail the check.
 
+Python examples: the ```python blocks of a file run in order in one namespace (in the same
+kind of scratch folder); a ```text block right after a python block is what that block
+prints, compared the same way.
+
     python tools/doccheck.py README.md docs/*.md          # check
     python tools/doccheck.py --update docs/shift.md       # rewrite the outputs from a run
 """
@@ -135,6 +139,72 @@ def same(expected, actual, rtol=RTOL):
     return None
 
 
+def parse_python(path):
+    """[(code, expected lines or None, (start, stop) of the text block's body or None)]."""
+    lines = open(path, encoding="utf-8").read().split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        if lines[i].strip() != "```python":
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and lines[j].strip() != "```":
+            j += 1
+        code = "\n".join(lines[i + 1:j])
+        k = j + 1
+        while k < len(lines) and not lines[k].strip():
+            k += 1
+        if k < len(lines) and lines[k].strip() == "```text":
+            m = k + 1
+            while m < len(lines) and lines[m].strip() != "```":
+                m += 1
+            out.append((code, lines[k + 1:m], (k + 1, m)))
+            i = m + 1
+        else:
+            out.append((code, None, None))
+            i = j + 1
+    return out
+
+
+def check_python(path, update=False):
+    """Run a file's python blocks in order; failures as texts (rewrites outputs with ``update``)."""
+    import contextlib
+    import io
+
+    blocks = parse_python(path)
+    if not blocks:
+        return []
+    failures, new = [], []
+    cwd, old = scratch(), os.getcwd()
+    namespace = {"__name__": "__doc__"}
+    os.chdir(cwd)
+    try:
+        for n, (code, expected, where) in enumerate(blocks, 1):
+            buf = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(buf):
+                    exec(compile(code, f"{os.path.basename(path)}[python block {n}]", "exec"), namespace)
+            except Exception as exc:  # noqa: BLE001 - reported as a failure
+                failures.append(f"{os.path.relpath(path, ROOT)} python block {n}: {type(exc).__name__}: {exc}")
+                break
+            out = buf.getvalue().rstrip("\n").split("\n") if buf.getvalue().strip() else []
+            if expected is not None:
+                new.append((where, out))
+                why = None if update else same(expected, out)
+                if why:
+                    failures.append(f"{os.path.relpath(path, ROOT)} python block {n}: {why}\n" + "\n".join(out))
+    finally:
+        os.chdir(old)
+        shutil.rmtree(cwd, ignore_errors=True)
+    if update and new and not failures:
+        lines = open(path, encoding="utf-8").read().split("\n")
+        for (a, b), out in sorted(new, key=lambda r: -r[0][0]):
+            lines[a:b] = out
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines))
+    return failures
+
+
 def check_file(path, update=False):
     """Run every example of a file; returns a list of failure texts (rewrites it with ``update``)."""
     failures = []
@@ -164,7 +234,7 @@ def check_file(path, update=False):
             lines[ex.out_start:ex.out_stop] = out
         with open(path, "w", encoding="utf-8") as fh:
             fh.write("\n".join(lines))
-    return failures
+    return failures + check_python(path, update)
 
 
 def main(argv=None):
