@@ -14,17 +14,7 @@ from .common import (
     run_session,
     spectrum_options,
 )
-
-_SPECTRUM_OPTIONS = ("features_key", "gram_key", "targets_key", "inputs_key", "kernel", "bandwidth", "degree",
-                     "depth", "top_eigen", "memory", "engine", "scheduler", "scheduler_timeout")
-
-
-def spectrum_kwargs(s):
-    """The spectrum options of a session as keywords of `kerncurve.spectrum`."""
-    kw = {k: s.opts[k] for k in _SPECTRUM_OPTIONS if k in s.opts}
-    kw.update(seed=s.rng_seed, progress=s.reporter.progress)
-    return kw
-
+from .session import spectrum_kwargs
 
 @click.command("predict", context_settings={"help_option_names": ["-h", "--help"]})
 @input_argument

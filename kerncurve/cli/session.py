@@ -31,7 +31,10 @@ from ..io.sizes import parse_size
 from ..plots import FORMATS, save_figure
 from .reporter import Reporter
 
-__all__ = ["Session", "run_session", "flag_map", "to_flags", "PipeClosed"]
+__all__ = ["Session", "run_session", "flag_map", "to_flags", "PipeClosed", "spectrum_kwargs"]
+
+_SPECTRUM_OPTIONS = ("features_key", "gram_key", "targets_key", "inputs_key", "kernel", "bandwidth", "degree",
+                     "depth", "top_eigen", "memory", "engine", "scheduler", "scheduler_timeout")
 
 
 class PipeClosed(BaseException):
@@ -207,6 +210,13 @@ class Session:
         from ..io.outputs import write_bytes
 
         write_bytes(self.target(option), data, option)
+
+
+def spectrum_kwargs(s):
+    """The session's spectrum options as keywords of `kerncurve.spectrum` (and `load_input`)."""
+    kw = {k: s.opts[k] for k in _SPECTRUM_OPTIONS if k in s.opts}
+    kw.update(seed=s.rng_seed, progress=s.reporter.progress)
+    return kw
 
 
 def run_session(fn):

@@ -7,7 +7,7 @@ from ..api.spectrum import spectrum
 from ..spectral import NOTE_LABELS
 from ..table import Table
 from .common import input_argument, input_options, output_options, run_session, spectrum_options
-from .predict import spectrum_kwargs
+from .session import spectrum_kwargs
 
 LABELS = {
     "eigenvalue_exponent_b": "eigenvalue exponent b (η_k ∝ k^-b)",
