@@ -56,8 +56,8 @@ def save_figure(fig, target, option="--plot"):
     write_bytes(target, figure_bytes(fig, fmt), option)
 
 
-def plot_curves(path, *, lines=(), points=(), xlabel="P", ylabel="error", title=None, logx=True, logy=True,
-                option="--plot"):
+def plot_curves(path, *, lines=(), points=(), bands=(), xlabel="P", ylabel="error", title=None, logx=True,
+                logy=True, option="--plot"):
     """Write a figure of curves (png/svg/pdf by extension) atomically.
 
     Parameters
@@ -67,10 +67,14 @@ def plot_curves(path, *, lines=(), points=(), xlabel="P", ylabel="error", title=
         Theory curves.
     points : iterable of (label, x, y, yerr)
         Empirical points with error bars.
+    bands : iterable of (label, x, lo, hi)
+        Shaded intervals (e.g. a bootstrap band of the theory).
     """
     plt = _pyplot()
     fig, ax = figure(figsize=(5.5, 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, x, lo, hi) in enumerate(bands):
+        ax.fill_between(x, lo, hi, color=colors[i % len(colors)], alpha=0.2, lw=0, label=label)
     for i, (label, x, y) in enumerate(lines):
         ax.plot(x, y, "-", color=colors[i % len(colors)], label=label)
     for i, (label, x, y, err) in enumerate(points):
@@ -83,6 +87,6 @@ def plot_curves(path, *, lines=(), points=(), xlabel="P", ylabel="error", title=
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    if lines or points:
+    if lines or points or bands:
         ax.legend(fontsize=7)
     save_figure(fig, path, option)

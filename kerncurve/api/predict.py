@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import check_floats, check_int, check_seed, check_sizes, check_targets
+from .._validation import check_float, check_floats, check_int, check_seed, check_sizes, check_targets
 from ..errors import InputError, NumericalWarning
 from ..result import Result, numerics_guard
 from ..spectral import Spectrum, top_eigen_warning
@@ -61,18 +61,17 @@ def _ridges(ridge):
     return None, check_floats(vals, "ridge", minimum=0.0)
 
 
-def _samples(spec, X, y, gram, problem):
-    """(features, gram, targets) for the experiment."""
+def _samples(spec, X, y, gram, problem, why="empirical"):
+    """(features, gram, targets) for the experiment or the bootstrap."""
     if problem is not None:
         if not problem.has_samples:
-            raise InputError("empirical needs samples (features, Gram or inputs); the input is a spectrum cache",
-                             param="empirical")
+            raise InputError(f"{why} needs samples (features, Gram or inputs); the input is a spectrum cache",
+                             param=why)
         return (problem.features if problem.gram is None else None), problem.gram, problem.targets
     if (X is None) == (gram is None):
-        raise InputError("empirical=True needs the samples: pass X=features (n, d) or gram=K (n, n), and y",
-                         param="empirical")
+        raise InputError(f"{why} needs the samples: pass X=features (n, d) or gram=K (n, n), and y", param=why)
     if y is None:
-        raise InputError("y is needed with empirical=True (the targets of X or gram)", param="y")
+        raise InputError(f"y is needed with {why} (the targets of X or gram)", param="y")
     from .._validation import check_array
 
     if X is not None:
@@ -91,9 +90,10 @@ def _samples(spec, X, y, gram, problem):
     return X, gram, y
 
 
-@numerics_guard(allow_inf=("eg", "eg_heldout", "eg_empirical"), allow_nan=("eg_empirical_sem",))
-def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, seed=0, X=None, y=None, gram=None,
-            progress=None, _problem=None, **input_options):
+@numerics_guard(allow_inf=("eg", "eg_heldout", "eg_empirical", "eg_lo", "eg_hi", "eg_se"),
+                allow_nan=("eg_empirical_sem", "eg_se"))
+def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, seed=0, bootstrap=None, band=0.9,
+            X=None, y=None, gram=None, progress=None, _problem=None, **input_options):
     """Predicted test error of kernel ridge regression versus sample size P.
 
     For every (P, λ, σ²) at once: the self-consistent κ, the overfitting factor γ, the test
@@ -122,7 +122,15 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
     trials : int
         Training sets per P for the experiment.
     seed : int
-        Seed of the experiment's draws.
+        Seed of the experiment's draws and of the bootstrap.
+    bootstrap : int, optional
+        Error bars on the theory: resample the n samples with replacement this many times
+        (≥ 2), recompute the spectrum and the curve, and report the ``band`` interval
+        ``eg_lo, eg_hi`` (the basic bootstrap interval: the resampled quantiles reflected
+        about the estimate) and the bootstrap standard error ``eg_se`` (needs the
+        samples, like ``empirical``; with ``top_eigen`` each resample uses the top-k route).
+    band : float
+        Coverage of the bootstrap interval, in (0, 1).
     progress : callable, optional
         ``progress(description, total)`` → context manager yielding ``advance(n)``.
 
@@ -133,7 +141,8 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
         eg_empirical_sem``), ``e_train, residual`` (+ ``eg_heldout``: the theory for
         exactly the held-out points the experiment measures). ``eg`` is ``inf`` at the
         ridgeless interpolation point P = rank when noise or unlearnable power is present.
-        Attributes ``spectrum`` and ``curve``; ``modes()`` gives the per-mode table.
+        With ``bootstrap``: trailing ``eg_lo, eg_hi, eg_se``. Attributes ``spectrum`` and
+        ``curve``; ``modes()`` gives the per-mode table.
 
     Examples
     --------
@@ -148,9 +157,15 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
     noises = check_floats(noise, "noise", minimum=0.0)
     trials = check_int(trials, "trials", minimum=1, maximum=10**7)
     seed = check_seed(seed)
+    if bootstrap is not None:
+        bootstrap = check_int(bootstrap, "bootstrap", minimum=2, maximum=10**6)
+    band = check_float(band, "band", minimum=0.0, strict=True, maximum=1.0)
+    if band >= 1.0:
+        raise InputError(f"band must be < 1 (a coverage), got {band}", param="band")
     problem = _problem
     if isinstance(spectrum, (str, bytes, os.PathLike)):
-        problem, spec = load_input(spectrum, progress=progress, samples=empirical, seed=seed, **input_options)
+        problem, spec = load_input(spectrum, progress=progress, samples=empirical or bootstrap is not None,
+                                   seed=seed, **input_options)
     elif isinstance(spectrum, Spectrum):
         if input_options:
             raise InputError(f"{', '.join(input_options)}: only for an HDF5 input; this spectrum is already "
@@ -160,8 +175,9 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
         raise InputError(f"spectrum must be a Spectrum or a path to an HDF5 input, got {type(spectrum).__name__}",
                          param="spectrum")
     n = spec.n
+    if empirical or bootstrap is not None:
+        features, gram_s, targets = _samples(spec, X, y, gram, problem, "empirical" if empirical else "bootstrap")
     if empirical:
-        features, gram_s, targets = _samples(spec, X, y, gram, problem)
         if p.max() >= n:
             raise InputError(f"p={p.max()} with empirical: P must be < n = {n} to leave held-out test points",
                              param="p")
@@ -196,6 +212,11 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
         data["eg_heldout"] = heldout_error(curve, n).ravel()
         columns.append("eg_heldout")
 
+    if bootstrap is not None:
+        data["eg_lo"], data["eg_hi"], data["eg_se"] = _bootstrap_band(
+            curve, features, gram_s, targets, bootstrap, band, seed, spec.exact_modes, progress)
+        columns += ["eg_lo", "eg_hi", "eg_se"]
+
     if np.any(np.isinf(curve.eg)):
         warnings.warn("E_g is inf at the ridgeless interpolation point P = rank (noise or unlearnable power present); "
                       "any ridge > 0 removes the divergence", NumericalWarning)
@@ -216,10 +237,41 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
     if empirical:
         summary.update(deviation_summary(data["eg_heldout"], data["eg_empirical"], data["eg_empirical_sem"],
                                          floor=1e-12 * spec.total_power))
+    if bootstrap is not None:
+        summary.update(bootstrap_draws=bootstrap, bootstrap_band=band)
     params = {"p": p.tolist(), "ridge": ["opt"] if use_opt else ridges.tolist(), "noise": noises.tolist(),
               "empirical": bool(empirical), "trials": trials, "seed": seed, "kernel": prov.get("kernel")}
+    if bootstrap is not None:
+        params.update(bootstrap=bootstrap, band=band)
     return PredictResult("predict", columns, data, int_columns=("p",), summary=summary, params=params,
                          spectrum=spec, curve=curve)
+
+
+def _bootstrap_band(curve, features, gram, targets, draws, band, seed, top_eigen, progress):
+    """Percentile interval and standard error of E_g over bootstrap resamples of the samples."""
+    import contextlib
+
+    from ..spectral.bootstrap import bootstrap_spectra
+
+    if features is not None and features.shape[1] >= features.shape[0]:
+        features, gram = None, features @ features.T
+    ctx = contextlib.nullcontext(lambda n=1: None) if progress is None else progress("bootstrap", draws)
+    egs = np.empty((draws, curve.p.size))
+    with ctx as advance:
+        for b, spec in enumerate(bootstrap_spectra(targets, features=features, gram=gram, draws=draws, seed=seed,
+                                                   top_eigen=top_eigen, progress=advance)):
+            egs[b] = learning_curve(None, None, spec.residual_power, curve.p.ravel(), curve.ridge.ravel(),
+                                    curve.noise.ravel(), mode_sums=spec.mode_sums).eg
+    # the basic (reflected) interval: a resample holds only ~63 % distinct samples and its E_g is
+    # biased low, so the plain percentile interval misses the population curve; reflecting the
+    # quantiles about the estimate removes that bias to first order (docs/theory.md)
+    q_lo, q_hi = np.percentile(egs, [50 * (1 - band), 50 * (1 + band)], axis=0)
+    eg = curve.eg.ravel()
+    with np.errstate(invalid="ignore"):
+        lo = np.maximum(2 * eg - q_hi, 0.0)
+        hi = 2 * eg - q_lo
+        se = np.std(egs, axis=0, ddof=1)
+    return lo, hi, se
 
 
 def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, trials, seed, progress):
