@@ -49,7 +49,7 @@ def record_steps(steps, points, at):
 
 
 def _chain(input, arrays, keys):
-    """The validated `MarkovChain` of a file or of in-memory arrays, and how to name its pieces."""
+    """The validated `MarkovChain` of a file or of in-memory arrays."""
     from ..theory.td import make_chain
 
     given = [k for k, v in arrays.items() if v is not None]
@@ -65,7 +65,7 @@ def _chain(input, arrays, keys):
             if not isinstance(v, str) or not v:
                 raise InputError(f"{k} must be a dataset path like '/{k[:-4]}', got {v!r}", param=k)
         data, labels = read_chain(input, **keys)
-        return make_chain(**data, labels=labels), labels
+        return make_chain(**data, labels=labels)
     missing = [k for k in ("transitions", "features", "rewards") if arrays[k] is None]
     if missing:
         raise InputError(f"give input (an HDF5 file) or the arrays transitions, features and rewards; "
@@ -74,7 +74,7 @@ def _chain(input, arrays, keys):
               "start": ((1,), "(S,)")}
     data = {k: None if v is None else check_array(v, k, ndim=shapes[k][0], what=shapes[k][1])
             for k, v in arrays.items()}
-    return make_chain(**data), {k: k for k in arrays}
+    return make_chain(**data)
 
 
 def _check_memory(chain, n_gamma, T, model, runs, batch_max, n_rec, empirical):
@@ -83,9 +83,10 @@ def _check_memory(chain, n_gamma, T, model, runs, batch_max, n_rec, empirical):
 
     budget = memory_budget(None)
     S, N, n_tr = chain.n_states, chain.n_features, chain.n_transitions
-    # P^k for k ≤ T per discount (+ one working copy), the Gaussian model's (T+1)² time grids,
-    # the exact model's n_tr × n_tr pair occupancy
-    setup = 8.0 * ((n_gamma + 1) * (T + 1) * S * S + 12.0 * (T + 1) ** 2 + (n_tr * n_tr if model == "exact" else 0))
+    # P^k for k ≤ T per discount (+ one working copy); the exact model's n_tr × n_tr pair
+    # occupancy and n_tr × S partial sums, or the Gaussian model's (T+1)² time grids
+    extra = n_tr * (n_tr + S) if model == "exact" else 12.0 * (T + 1) ** 2
+    setup = 8.0 * ((n_gamma + 1) * (T + 1) * S * S + extra)
     check_bytes(setup, budget, f"the TD moments of {n_gamma} discount(s) with episode_length={T} on {S} states",
                 way_out="use shorter episodes, fewer discounts or a smaller chain")
     if empirical:
@@ -170,7 +171,7 @@ def td(input=None, *, gamma, lr, steps, batch=1, episode_length=20, points=25, a
     gammas = check_floats(gamma, "gamma")
     for g in gammas:
         if not 0.0 <= g < 1.0:
-            raise InputError(f"gamma must be discounts 0 <= gamma < 1, got {g!r}", param="gamma")
+            raise InputError(f"gamma must be discounts 0 <= gamma < 1, got {float(g)!r}", param="gamma")
     lrs = check_floats(lr, "lr", minimum=0.0, strict=True)
     batches = check_sizes(batch, "batch")
     steps = check_int(steps, "steps", minimum=0)
@@ -203,7 +204,7 @@ def td(input=None, *, gamma, lr, steps, batch=1, episode_length=20, points=25, a
     keys = {"transitions_key": transitions_key, "features_key": features_key, "rewards_key": rewards_key,
             "start_key": start_key}
     arrays = {"transitions": transitions, "features": features, "rewards": rewards, "start": start}
-    chain, labels = _chain(input, arrays, keys)
+    chain = _chain(input, arrays, keys)
     if model == "exact":
         check_exact_size(chain.n_transitions)
     _check_memory(chain, len(gammas), episode_length, model, runs, int(batches.max()), rec.size, empirical)
