@@ -11,17 +11,8 @@ from kerncurve.errors import InputError, InputWarning
 from kerncurve.theory.capacity import cyclic, orbits_from_representation
 
 from conftest import read_csv, write_h5
+from test_api_td import Recorder, _rows, _same_columns
 from test_faults import KC, _peak_child
-
-
-def _same_columns(api, cli, rtol=1e-12):
-    assert list(api) == list(cli)
-    for c in cli:
-        np.testing.assert_allclose(api[c], cli[c], rtol=rtol, atol=0, err_msg=c)
-
-
-def _rows(obj):
-    return {c: np.array([row[c] for row in obj["rows"]], float) for c in obj["rows"][0]}
 
 
 @pytest.fixture
@@ -47,18 +38,7 @@ def test_builtin_group_needs_no_file_and_equals_the_cli(run):
 def test_file_with_the_check_equals_the_cli(run, rep_file):
     path, _, _ = rep_file
     calls = []
-
-    class Bar:
-        def __init__(self, desc, total):
-            calls.append([desc, total, 0])
-
-        def __enter__(self):
-            return lambda n=1: calls[-1].__setitem__(2, calls[-1][2] + n)
-
-        def __exit__(self, *exc):
-            return False
-
-    r = kc.capacity(path, p=[2, 4, 6, 8], bias=True, empirical=True, labelings=30, seed=5, progress=Bar)
+    r = kc.capacity(path, p=[2, 4, 6, 8], bias=True, empirical=True, labelings=30, seed=5, progress=Recorder(calls))
     cli = run("capacity", path, "--p", "2,4,6,8", "--bias", "--empirical", "--labelings", "30", "--seed", "5",
               "--json", "-q")
     obj = json.loads(cli.stdout)

@@ -2,7 +2,6 @@
 
 import json
 
-import h5py
 import numpy as np
 import pytest
 
@@ -10,29 +9,25 @@ import kerncurve as kc
 from kerncurve.errors import InputError, InputWarning, NumericalWarning
 
 from conftest import read_csv
+from test_cli_td import _chain, _write, chain_file  # noqa: F401 - chain_file is a fixture
 from test_faults import KC, _peak_child
 
 
-def _chain(S=5, N=3, seed=0):
-    rng = np.random.default_rng(seed)
-    P = rng.random((S, S))
-    P[rng.random((S, S)) < 0.4] = 0.0
-    P[np.arange(S), np.arange(S)] += 0.2
-    P /= P.sum(axis=1, keepdims=True)
-    return P, rng.standard_normal((S, N)), rng.standard_normal(S)
+class Recorder:
+    """A ``progress(description, total)`` callable that records [description, total, advanced]."""
 
+    def __init__(self, calls):
+        self.calls = calls
 
-def _write(path, **datasets):
-    with h5py.File(path, "w") as f:
-        for key, val in datasets.items():
-            f[key] = val
-    return str(path)
+    def __call__(self, description, total):
+        self.calls.append([description, total, 0])
+        return self
 
+    def __enter__(self):
+        return lambda n=1: self.calls[-1].__setitem__(2, self.calls[-1][2] + n)
 
-@pytest.fixture
-def chain_file(tmp_path):
-    P, X, r = _chain()
-    return _write(tmp_path / "chain.h5", transitions=P, features=X, rewards=r)
+    def __exit__(self, *exc):
+        return False
 
 
 def _same_columns(api, cli, rtol=1e-12):
@@ -84,19 +79,9 @@ def test_arrays_equal_the_file_and_the_cli(run, tmp_path):
 @pytest.mark.filterwarnings("ignore:.*not in the span")
 def test_library_warns_and_reports_progress(chain_file):
     calls = []
-
-    class Bar:
-        def __init__(self, desc, total):
-            calls.append([desc, total, 0])
-
-        def __enter__(self):
-            return lambda n=1: calls[-1].__setitem__(2, calls[-1][2] + n)
-
-        def __exit__(self, *exc):
-            return False
-
+    bar = Recorder(calls)
     with pytest.warns(InputWarning, match="not in the span"):
-        kc.td(chain_file, gamma=0.5, lr=0.05, steps=12, episode_length=4, empirical=True, runs=3, progress=Bar)
+        kc.td(chain_file, gamma=0.5, lr=0.05, steps=12, episode_length=4, empirical=True, runs=3, progress=bar)
     assert calls == [["TD(0) recursion and simulation", 24, 24]]
     with pytest.warns(NumericalWarning, match="diverges"):
         r = kc.td(chain_file, gamma=0.9, lr=50.0, steps=200, episode_length=4)
