@@ -11,8 +11,8 @@ from kerncurve.errors import InputError, InputWarning
 from kerncurve.theory.capacity import cyclic, orbits_from_representation
 
 from conftest import read_csv, write_h5
-from test_api_td import Recorder, _rows, _same_columns
-from test_faults import KC, _peak_child
+from test_api_td import Recorder, _rows, _same_columns, peak_child
+from test_faults import KC
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def _huge_representation(path):
 ])
 def test_absurd_sizes_exit_2_fast_and_small(tmp_path, args, words):
     args = [_huge_representation(tmp_path / "huge.h5") if a == "HUGE" else a for a in args]
-    code, stderr, dt, rss = _peak_child(KC + ["capacity", *args], tmp_path)
+    code, stderr, dt, rss = peak_child(KC + ["capacity", *args], tmp_path)
     err = stderr.decode().strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("error: "), stderr[-400:]
     for w in words:
