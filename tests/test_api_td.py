@@ -211,3 +211,11 @@ def test_absurd_sizes_exit_2_fast_and_small(chain_file, tmp_path, args, words):
     for w in words:
         assert w in err[0], err[0]
     assert dt < 2 and rss < 200, (dt, rss)
+
+
+def test_a_large_chain_is_refused_before_its_stationary_law_is_solved():
+    S = 3000  # least squares for the stationary law alone would take seconds
+    with pytest.raises(InputError, match="memory budget") as exc:
+        kc.td(transitions=np.eye(S), features=np.ones((S, 1)), rewards=np.ones(S), gamma=0.5, lr=0.1, steps=1,
+              episode_length=200, model="gaussian")
+    assert "episode_length=200" in str(exc.value) and "3000 states" in str(exc.value)

@@ -48,10 +48,8 @@ def record_steps(steps, points, at):
     return np.unique(np.asarray(rec, dtype=np.int64))
 
 
-def _chain(input, arrays, keys):
-    """The validated `MarkovChain` of a file or of in-memory arrays."""
-    from ..theory.td import make_chain
-
+def _chain_arrays(input, arrays, keys):
+    """The chain's arrays, read from a file or checked in memory, and their labels (or None)."""
     given = [k for k, v in arrays.items() if v is not None]
     if input is not None:
         if given:
@@ -64,8 +62,7 @@ def _chain(input, arrays, keys):
         for k, v in keys.items():
             if not isinstance(v, str) or not v:
                 raise InputError(f"{k} must be a dataset path like '/{k[:-4]}', got {v!r}", param=k)
-        data, labels = read_chain(input, **keys)
-        return make_chain(**data, labels=labels)
+        return read_chain(input, **keys)
     missing = [k for k in ("transitions", "features", "rewards") if arrays[k] is None]
     if missing:
         raise InputError(f"give input (an HDF5 file) or the arrays transitions, features and rewards; "
@@ -74,19 +71,27 @@ def _chain(input, arrays, keys):
               "start": ((1,), "(S,)")}
     data = {k: None if v is None else check_array(v, k, ndim=shapes[k][0], what=shapes[k][1])
             for k, v in arrays.items()}
-    return make_chain(**data)
+    return data, None
 
 
-def _check_memory(chain, n_gamma, T, model, runs, batch_max, n_rec, empirical):
-    """Refuse, before any setup, what would not fit in memory."""
+def _check_sizes(data, n_gamma, T, model, runs, batch_max, n_rec, empirical):
+    """Refuse, before the chain is solved for its stationary law and set up, what would not fit."""
     from ..io.sizes import check_bytes, memory_budget
+    from ..theory.td import check_exact_size
 
+    P = data["transitions"]
+    if P.ndim != 2 or P.shape[0] != P.shape[1]:
+        return  # make_chain says what is wrong
+    S, n_tr = P.shape[0], int(np.count_nonzero(P))
+    N = data["features"].shape[-1] if data["features"].ndim == 2 else 1
+    if model == "exact":
+        check_exact_size(n_tr)
     budget = memory_budget(None)
-    S, N, n_tr = chain.n_states, chain.n_features, chain.n_transitions
-    # P^k for k ≤ T per discount (+ one working copy); the exact model's n_tr × n_tr pair
-    # occupancy and n_tr × S partial sums, or the Gaussian model's (T+1)² time grids
+    # P^k for k ≤ T per discount (+ one working copy; the stationary law's least squares needs
+    # about as much); the exact model's n_tr × n_tr pair occupancy and n_tr × S partial sums,
+    # or the Gaussian model's (T+1)² time grids
     extra = n_tr * (n_tr + S) if model == "exact" else 12.0 * (T + 1) ** 2
-    setup = 8.0 * ((n_gamma + 1) * (T + 1) * S * S + extra)
+    setup = 8.0 * ((n_gamma + 1) * (T + 1) * S * S + 3.0 * S * S + extra)
     check_bytes(setup, budget, f"the TD moments of {n_gamma} discount(s) with episode_length={T} on {S} states",
                 way_out="use shorter episodes, fewer discounts or a smaller chain")
     if empirical:
@@ -166,7 +171,7 @@ def td(input=None, *, gamma, lr, steps, batch=1, episode_length=20, points=25, a
     >>> r = kc.td("sample_data/gridworld.h5", gamma=0.5, lr=0.1, steps=300, at=[10, 100, 300])  # doctest: +SKIP
     >>> r.loss, r.summary["plateaus"]                                                      # doctest: +SKIP
     """
-    from ..theory.td import check_exact_size, td_curve, td_plateau, td_setup, td_spectrum
+    from ..theory.td import make_chain, td_curve, td_plateau, td_setup, td_spectrum
 
     gammas = check_floats(gamma, "gamma")
     for g in gammas:
@@ -204,10 +209,9 @@ def td(input=None, *, gamma, lr, steps, batch=1, episode_length=20, points=25, a
     keys = {"transitions_key": transitions_key, "features_key": features_key, "rewards_key": rewards_key,
             "start_key": start_key}
     arrays = {"transitions": transitions, "features": features, "rewards": rewards, "start": start}
-    chain = _chain(input, arrays, keys)
-    if model == "exact":
-        check_exact_size(chain.n_transitions)
-    _check_memory(chain, len(gammas), episode_length, model, runs, int(batches.max()), rec.size, empirical)
+    data, labels = _chain_arrays(input, arrays, keys)
+    _check_sizes(data, len(gammas), episode_length, model, runs, int(batches.max()), rec.size, empirical)
+    chain = make_chain(**data, labels=labels)
     if chain.reward_residual > 1e-6:
         name = rewards_key if input is not None else "rewards"
         warnings.warn(f"{name} is not in the span of the features (relative residual {chain.reward_residual:.3g}); "
