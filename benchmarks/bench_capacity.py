@@ -1,4 +1,4 @@
-"""Benchmarks of `kerncurve capacity` (issue 5).
+"""Benchmarks of `kerncurve capacity`.
 
 1. The brute-force check the theory replaces: is each of 200 random labelings of 20 orbits
    of |G| = 16 (Z4 x Z4 circular shifts of 4x4 images, 3 channels) in R^48 separable by a

@@ -1,4 +1,4 @@
-"""`kerncurve capacity` through the CLI: outputs, --json, and every bad input of issue 5."""
+"""`kerncurve capacity` through the CLI: outputs, --json, and every bad input."""
 
 import json
 import os
@@ -147,7 +147,7 @@ def test_not_closed_warns_but_runs(run, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
-# bad input (issue 5): exit 2, one error: line, no traceback
+# bad input: exit 2, one error: line, no traceback
 
 
 def test_bad_not_square(run, tmp_path):

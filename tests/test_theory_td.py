@@ -1,4 +1,4 @@
-"""TD learning curves (THEORY.md §5): closed forms, limits, and seeded TD(0) simulations."""
+"""TD learning curves (docs/theory/td.md): closed forms, limits, and seeded TD(0) simulations."""
 
 import warnings
 
@@ -62,34 +62,37 @@ def random_chain(S=5, N=3, seed=0, sparse=True):
         (lambda P, X, r: (P - 0.5 * np.eye(len(P)) + 0.5 * np.eye(len(P))[::-1], X, r),
          "negative"),
         (lambda P, X, r: (P, X[:-1], r), "rows"),
-        (lambda P, X, r: (P, X, r[:-1]), "/rewards"),
-        (lambda P, X, r: (P, X, np.r_[r[:-1], np.nan]), "/rewards"),
+        (lambda P, X, r: (P, X, r[:-1]), "^rewards "),
+        (lambda P, X, r: (P, X, np.r_[r[:-1], np.nan]), "^rewards "),
     ],
 )
 def test_bad_chain_is_refused(mutate, words):
     P, X, r = random_chain()
-    with pytest.raises(InputError, match=words):
-        make_chain(*mutate(P, X, r), source="f.h5")
+    with pytest.raises(InputError, match=words) as err:
+        make_chain(*mutate(P, X, r))
+    assert err.value.param in ("transitions", "features", "rewards")
+    with pytest.raises(InputError, match="f.h5:/"):  # a file's arrays are named by file and dataset
+        make_chain(*mutate(P, X, r), labels={k: f"f.h5:/{k}" for k in ("transitions", "features", "rewards")})
 
 
 def test_bad_start_is_refused():
     P, X, r = random_chain()
-    with pytest.raises(InputError, match="/start"):
+    with pytest.raises(InputError, match="^start "):
         make_chain(P, X, r, start=np.ones(len(P)))
-    with pytest.raises(InputError, match="/start"):
+    with pytest.raises(InputError, match="^start "):
         make_chain(P, X, r, start=np.ones(len(P) + 1) / (len(P) + 1))
 
 
 @pytest.mark.parametrize(
-    "kw, opt",
-    [({"gamma": 1.0}, "--gamma"), ({"gamma": -0.1}, "--gamma"), ({"lr": 0.0}, "--lr"),
-     ({"lr": -1.0}, "--lr"), ({"batch": 0}, "--batch"), ({"batch": 1.5}, "--batch"),
-     ({"episode_length": 0}, "--episode-length"), ({"reward_noise": -1.0}, "--reward-noise"),
-     ({"lr_decay": -0.5}, "--lr-decay"), ({"steps": -1}, "--steps")],
+    "kw",
+    [{"gamma": 1.0}, {"gamma": -0.1}, {"lr": 0.0}, {"lr": -1.0}, {"batch": 0}, {"batch": 1.5},
+     {"episode_length": 0}, {"reward_noise": -1.0}, {"lr_decay": -0.5}, {"steps": -1}],
 )
-def test_bad_params_are_refused(kw, opt):
-    with pytest.raises(InputError, match=opt):
+def test_bad_params_are_refused_naming_the_parameter(kw):
+    (name,) = kw
+    with pytest.raises(InputError, match=f"^{name} ") as err:
         check_td_params(**kw)
+    assert err.value.param == name
 
 
 # ----------------------------------------------------------------------------- setup
@@ -236,7 +239,7 @@ def test_mean_recursion_converges_to_fixed_point():
 
 
 def test_gamma_zero_single_step_is_sgd():
-    # gamma = 0, T = 1: TD(0) is online SGD on samples s ~ rho0 (THEORY.md §3); the exact
+    # gamma = 0, T = 1: TD(0) is online SGD on samples s ~ rho0 (docs/sgd.md); the exact
     # recursion is C' = (I - eta S) C (I - eta S) + (eta^2/B) [F4(C) - S C S] with
     # F4(C) = Psi^T diag(rho0 q) Psi, q_s = psi_s^T C psi_s; the Gaussian-equivalence one
     # keeps only S tr(S C) of the noise.
@@ -301,7 +304,7 @@ def test_gaussian_noise_matches_explicit_two_time_sum():
                  + gamma * avg(I, zero, sig(t + 1, u), -I, w_R)
                  + gamma**2 * avg(I, zero, sig(t + 1, u + 1), I, zero))
             expect += sig(t, u) * Q
-    got = td._noise_gaussian(st)(wbar, M)
+    got = td.noise_gaussian(st)(wbar, M)
     assert np.allclose(got, expect, rtol=1e-10)
 
 
@@ -327,7 +330,7 @@ def test_exact_noise_is_conditional_covariance():
         Egg += prob * np.outer(g, g)
     V = st.basis
     e = V.T @ w - st.w_V_r
-    got = td._noise_exact(st)(V.T @ w, np.outer(e, e))
+    got = td.noise_exact(st)(V.T @ w, np.outer(e, e))
     cov = V.T @ (Egg - np.outer(Eg, Eg)) @ V
     assert np.allclose(Eg, st.b - st.A @ w)
     assert np.allclose(got, cov, rtol=1e-10, atol=1e-14)
@@ -361,9 +364,9 @@ def test_plateau_proportional_to_lr_over_batch():
 def test_unstable_lr_has_infinite_plateau():
     P, X, r = random_chain(S=5, N=3, seed=14)
     st = td_setup(make_chain(P, X, r), 0.7, 4)
-    with pytest.warns(td.NumericalWarning):
+    with pytest.warns(NumericalWarning):
         assert td_plateau(st, 1.5 * td_spectrum(st).lr_max_mean, 1) == np.inf
-    with pytest.warns(td.NumericalWarning, match="diverges"):
+    with pytest.warns(NumericalWarning, match="diverges"):
         c = td_curve(st, 1.5 * td_spectrum(st).lr_max_mean, 1, 3000)
     assert c.diverged and np.isinf(c.loss[-1])
 

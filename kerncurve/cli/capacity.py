@@ -1,26 +1,17 @@
-"""`kerncurve capacity`: how many orbits a G-invariant linear readout separates (THEORY §6)."""
-
-import warnings
+"""`kerncurve capacity`: how many orbits a G-invariant linear readout separates."""
 
 import click
-import numpy as np
 
-from ..errors import InputError, InputWarning
-from ..io import has_dataset, open_h5, read_array
-from ..plots import plot_curves
-from ..table import Table
-from ..simulate.capacity import empirical_fraction
-from ..theory.capacity import (
-    analyze_group,
-    cover_capacity,
-    cover_fraction,
-    estimate_n0,
-    parse_group,
-)
+from ..api.capacity import capacity
 from .common import output_options, parse_p, run_session
 
-COLUMNS = ["p", "fraction"]
-_MAX_DEFAULT_ROWS = 200
+_LABELS = {
+    "d": "d (dimension)",
+    "group_order": "|G| (group order)",
+    "N0": "N0 (fixed-point dimension)",
+    "max_deviation_in_se": "max |empirical − Cover| / SE",
+    "lp_solved": "trials needing an LP (others: exact certificates)",
+}
 
 
 @click.command("capacity", context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,198 +50,37 @@ def command(s, input, group_spec, channels, p_spec, bias, empirical, labelings, 
     on fresh Gaussian orbits of the representation (or on random subsets of the given
     orbits, which take precedence).
     """
-    rep = s.reporter
-    if (input is None) == (group_spec is None):
-        raise InputError(
-            "give either an INPUT file (with /representation and/or /orbits) or --group SPEC, "
-            + ("not both" if input is not None else "neither was given")
-        )
-    if channels is not None and channels < 1:
-        raise InputError(f"--channels must be >= 1, got {channels}")
-    if channels is not None and input is not None:
-        raise InputError("--channels applies to --group only; an INPUT file fixes its own dimension")
-    if isinstance(labelings, int) and labelings < 2:
-        raise InputError(f"--labelings must be >= 2, got {labelings}")
-    if not tol > 0:
-        raise InputError(f"--tol must be positive, got {tol}")
-    p_user = parse_p(p_spec) if p_spec is not None else None
+    r = capacity(input, group=group_spec, channels=channels, p=parse_p(p_spec) if p_spec is not None else None,
+                 bias=bias, empirical=empirical, labelings=labelings, representation_key=representation_key,
+                 orbits_key=orbits_key, tol=tol, seed=s.rng_seed, progress=s.reporter.progress)
+    s.reporter.summary("kerncurve capacity", _items(r.summary))
+    if s.target("plot"):
+        _plot(s.target("plot"), r.to_dict(), r.summary["N0"], bias, empirical)
+    s.emit(r)
 
-    summary = {}
-    matrices = orbits = group = est = None
-    if group_spec is not None:
-        built = parse_group(group_spec, channels if channels is not None else 1)
-        matrices = built.matrices
-        group = analyze_group(matrices, tol=tol, check_closure=False, where=f"--group {group_spec}")
-        summary["group"] = built.name
-    else:
-        matrices, orbits, orbit_dtype = _read_input(input, representation_key, orbits_key)
-        summary["input"] = input
-        if matrices is not None:
-            group = analyze_group(matrices, tol=tol, where=f"{input}:{representation_key}")
-        if orbits is not None:
-            where = f"{input}:{orbits_key}"
-            if matrices is not None:
-                _check_orbits(orbits, matrices, group, where, representation_key, tol)
-            est = estimate_n0(orbits, dtype=orbit_dtype)
 
-    if group is not None:
-        d, order, n0 = group.d, group.order, group.n0
-        n0_source = "representation"
-    else:
-        d, order, n0 = est.d, est.order, est.n0
-        n0_source = "orbit estimate" + (" (lower bound)" if est.lower_bound else "")
-        if est.lower_bound:
-            rep.warn(
-                f"N0 = {n0} is only a lower bound: the {est.p} orbit centroids in {input}:{orbits_key} are all "
-                "independent; give more orbits than N0, or the /representation"
-            )
-    if est is not None and group is not None and not est.lower_bound and est.n0 != n0:
-        warnings.warn(
-            f"{input}:{orbits_key}: the orbit centroids have rank {est.n0} but the representation fixes N0 = {n0} "
-            "dimensions; the orbits are degenerate or not orbits of this representation",
-            InputWarning,
-        )
-
-    n_cap = n0 + (1 if bias else 0)
-    if p_user is not None:
-        p = p_user
-    else:
-        top = 4 * max(n_cap, 1)
-        p = np.unique(np.round(np.linspace(1, top, min(top, _MAX_DEFAULT_ROWS))).astype(np.int64))
-        p = np.union1d(p, [2 * n_cap] if n_cap > 0 else []).astype(np.int64)
-        if empirical and matrices is None and p.max() > orbits.shape[0]:
-            rep.warn(f"--p capped at the {orbits.shape[0]} orbits in {input}:{orbits_key} (--empirical draws subsets)")
-            p = p[p <= orbits.shape[0]]
-
-    data = {"p": p, "fraction": cover_fraction(p, n0)}
-    columns = list(COLUMNS)
-    if bias:
-        data["fraction_bias"] = cover_fraction(p, n0, bias=True)
-        columns.append("fraction_bias")
-    n_lp = None
-    if empirical:
-        with rep.progress("LP separability", p.size * labelings) as advance:
-            last = [0]
-
-            def progress(done, total):
-                advance(done - last[0])
-                last[0] = done
-
-            emp = empirical_fraction(p, matrices=matrices, orbits=orbits, labelings=labelings, bias=bias,
-                                     seed=s.rng_seed, progress=progress)
-        data["fraction_empirical"], data["fraction_empirical_sem"] = emp.fraction, emp.sem
-        columns += ["fraction_empirical", "fraction_empirical_sem"]
-        n_lp = emp.n_lp
-    table = Table(columns, data, int_columns=("p",))
-
-    summary.update({
-        "d": d,
-        "group_order": order,
-        "N0": n0,
-        "N0_source": n0_source,
-        "capacity": cover_capacity(n0, bias),
-        "capacity_without_invariance": cover_capacity(d, bias),
-        "bias": bias,
-    })
-    if group is not None:
-        summary.update({
-            "trace_projector": group.trace,
-            "projector_error": group.projector_error,
-            "is_projector": group.is_projector,
-            "orthogonality_error": group.orthogonality_error,
-        })
-        if group.closure_pairs:
-            summary["closed_under_products"] = group.closed
-    if est is not None:
-        summary["orbits"] = est.p
-        summary["N0_orbit_estimate"] = est.n0
-        summary["N0_orbit_estimate_lower_bound"] = est.lower_bound
-    if empirical:
-        ref = data["fraction_bias" if bias else "fraction"]
-        se = np.sqrt(ref * (1 - ref) / labelings)
-        z = np.abs(data["fraction_empirical"] - ref) / np.where(se > 0, se, np.inf)
-        exact = se == 0
-        summary["labelings"] = labelings
-        summary["max_deviation_in_se"] = float(np.max(np.where(exact, 0.0, z)))
-        summary["exact_rows_mismatched"] = int(np.sum(exact & (data["fraction_empirical"] != ref)))
-        summary["lp_solved"] = n_lp
-    labels = {
-        "d": "d (dimension)",
-        "group_order": "|G| (group order)",
-        "N0": "N0 (fixed-point dimension)",
-        "capacity": "capacity 2N0" + (" + 2 (bias)" if bias else ""),
-        "capacity_without_invariance": "without invariance 2d" + (" + 2" if bias else ""),
-        "max_deviation_in_se": "max |empirical − Cover| / SE",
-        "lp_solved": "trials needing an LP (others: exact certificates)",
-    }
+def _items(summary):
+    """The human summary: the JSON summary with readable labels (N0 with its source when estimated)."""
+    bias = summary["bias"]
+    labels = dict(_LABELS, capacity="capacity 2N0" + (" + 2 (bias)" if bias else ""),
+                  capacity_without_invariance="without invariance 2d" + (" + 2" if bias else ""))
     shown = dict(summary)
-    shown["N0"] = f"{n0} ({n0_source})" if group is None else n0
-    shown.pop("N0_source")
-    rep.summary("kerncurve capacity", [(labels.get(k, k), v) for k, v in shown.items()])
-
-    if s.opts.get("plot"):
-        lines = [("Cover, N0 = %d" % n0, p, data["fraction"])]
-        if bias:
-            lines.append(("Cover with bias, N0 + 1", p, data["fraction_bias"]))
-        points = []
-        if empirical:
-            points.append(("LP on orbits" + (" (bias)" if bias else ""), p, data["fraction_empirical"],
-                           data["fraction_empirical_sem"]))
-        plot_curves(s.opts["plot"], lines=lines, points=points, xlabel="P (orbits)",
-                    ylabel="fraction of separable labelings", title="kerncurve capacity", logx=False, logy=False)
-    params = {"input": input, "group": group_spec, "channels": channels, "p": p.tolist(), "bias": bias,
-              "empirical": empirical, "labelings": labelings, "seed": s.rng_seed}
-    s.emit(table, command="capacity", params=params, summary=summary)
+    source = shown.pop("N0_source")
+    if source != "representation":
+        shown["N0"] = f"{summary['N0']} ({source})"
+    return [(labels.get(k, k), v) for k, v in shown.items()]
 
 
-def _read_input(path, rep_key, orbits_key):
-    with open_h5(path) as f:
-        has_rep, has_orb = has_dataset(f, rep_key), has_dataset(f, orbits_key)
-        if not (has_rep or has_orb):
-            raise InputError(
-                f"{path!r} has neither {rep_key!r} (G, d, d) nor {orbits_key!r} (P, G, d); add one, set "
-                "--representation-key/--orbits-key, or use --group"
-            )
-        matrices = orbits = None
-        dtype = np.float64
-        if has_rep:
-            matrices = read_array(f, rep_key, ndim=(2, 3), option="--representation-key",
-                                  what="the representation (G, d, d)")
-            if matrices.ndim == 2:
-                raise InputError(
-                    f"{path}:{rep_key} is one {matrices.shape[0]}x{matrices.shape[1]} matrix; store every group "
-                    "element as a stack of shape (G, d, d)"
-                )
-            if matrices.shape[1] != matrices.shape[2]:
-                raise InputError(
-                    f"{path}:{rep_key} holds {matrices.shape[1]}x{matrices.shape[2]} matrices, not square; each "
-                    "rho(g) must be d x d (shape (G, d, d))"
-                )
-        if has_orb:
-            orbits = read_array(f, orbits_key, ndim=(3,), option="--orbits-key", what="the orbits (P, G, d)")
-            dtype = f[orbits_key].dtype if f[orbits_key].dtype.kind == "f" else np.float64
-        if matrices is not None and orbits is not None and orbits.shape[2] != matrices.shape[1]:
-            raise InputError(
-                f"{path}:{orbits_key} has points of dimension {orbits.shape[2]} but {rep_key} acts on "
-                f"R^{matrices.shape[1]}; the last axis of the orbits must equal d"
-            )
-    return matrices, orbits, dtype
+def _plot(path, data, n0, bias, empirical):
+    from ..plots import plot_curves
 
-
-def _check_orbits(orbits, matrices, group, where, rep_key, tol):
-    """Warn when the given orbits do not look like orbits of the representation."""
-    if orbits.shape[1] != group.order:
-        warnings.warn(
-            f"{where}: each orbit has {orbits.shape[1]} points but {rep_key} has {group.order} elements; "
-            "the theory assumes every orbit lists all |G| transformed copies",
-            InputWarning,
-        )
-    c = orbits.mean(axis=1)
-    off = np.abs(c - c @ group.projector.T).max()
-    scale = max(float(np.abs(orbits).max()), 1e-300)
-    if off > max(tol, 1e-6) * scale * 10:
-        warnings.warn(
-            f"{where}: the orbit centroids are not fixed by {rep_key} (max |c − Πc| = {off:.3g}); "
-            "the orbits were not made by this representation",
-            InputWarning,
-        )
+    p = data["p"]
+    lines = [(f"Cover, N0 = {n0}", p, data["fraction"])]
+    if bias:
+        lines.append(("Cover with bias, N0 + 1", p, data["fraction_bias"]))
+    points = []
+    if empirical:
+        points.append(("LP on orbits" + (" (bias)" if bias else ""), p, data["fraction_empirical"],
+                       data["fraction_empirical_sem"]))
+    plot_curves(path, lines=lines, points=points, xlabel="P (orbits)", ylabel="fraction of separable labelings",
+                title="kerncurve capacity", logx=False, logy=False)

@@ -1,48 +1,10 @@
-"""`kerncurve td`: learning curves of TD(0) value estimation on a Markov chain (THEORY §5)."""
-
-import itertools
+"""`kerncurve td`: learning curves of TD(0) value estimation on a Markov chain."""
 
 import click
 import numpy as np
 
-from ..errors import InputError, InputWarning, NumericalWarning
-from ..io import open_h5, read_array
-from ..plots import plot_curves
-from ..table import Table
-from ..simulate.td import simulate_td
-from ..theory.td import check_td_params, make_chain, td_curve, td_plateau, td_setup, td_spectrum
+from ..api.td import td
 from .common import output_options, parse_float_list, parse_int_list, run_session
-
-COLUMNS = ["gamma", "lr", "batch", "step", "loss"]
-EMPIRICAL = ["loss_empirical", "loss_empirical_sem"]
-
-
-def load_chain(path, transitions_key="/transitions", features_key="/features",
-               rewards_key="/rewards", start_key="/start"):
-    """Read and validate a chain file (CONTRACT §2) into a `MarkovChain`."""
-    with open_h5(path) as f:
-        P = read_array(f, transitions_key, ndim=(1, 2), option="--transitions-key",
-                       what="transitions (S, S)")
-        X = read_array(f, features_key, ndim=(1, 2), option="--features-key",
-                       what="features (S, N)")
-        r = read_array(f, rewards_key, ndim=(1, 2), option="--rewards-key", what="rewards (S,)")
-        start = None
-        if start_key in f:
-            start = read_array(f, start_key, ndim=(1,), option="--start-key", what="start (S,)")
-    return make_chain(P, X, r, start=start, source=path)
-
-
-def record_steps(steps, points, at):
-    """Steps to report: ``at`` if given, else 0, ``points`` log-spaced in 1..steps, and steps."""
-    if at is not None:
-        rec = np.unique(np.asarray(parse_int_list(at, "--at", minimum=0), dtype=np.int64))
-        if rec.max() > steps:
-            raise InputError(f"--at: step {rec.max()} is beyond --steps {steps}; raise --steps")
-        return rec
-    rec = [0, steps]
-    if steps >= 1 and points > 0:
-        rec += np.round(np.geomspace(1, steps, points)).astype(np.int64).tolist()
-    return np.unique(np.asarray(rec, dtype=np.int64))
 
 
 @click.command("td", context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,127 +46,42 @@ def command(s, input, gamma_spec, lr_spec, batch_spec, episode_length, steps, po
     update averages B episodes of T transitions. The reward is the least-squares fit ψ·w_R
     of /rewards on the features (its residual is in the summary).
     """
-    rep = s.reporter
-    gammas = parse_float_list(gamma_spec, "--gamma", minimum=-np.inf)
-    lrs = parse_float_list(lr_spec, "--lr", minimum=-np.inf)
-    batches = parse_float_list(batch_spec, "--batch", minimum=-np.inf)
-    for g in gammas:
-        check_td_params(gamma=g)
-    for lr in lrs:
-        check_td_params(lr=lr)
-    for b in batches:
-        check_td_params(batch=b)
-    batches = [int(b) for b in batches]
-    check_td_params(episode_length=episode_length, steps=steps, reward_noise=reward_noise,
-                    lr_decay=lr_decay)
-    if points < 0:
-        raise InputError(f"--points {points} must be >= 0")
-    rec = record_steps(steps, points, at)
+    r = td(input, gamma=parse_float_list(gamma_spec, "--gamma", minimum=-np.inf),
+           lr=parse_float_list(lr_spec, "--lr", minimum=-np.inf),
+           batch=parse_float_list(batch_spec, "--batch", minimum=-np.inf),
+           at=None if at is None else parse_int_list(at, "--at", minimum=0),
+           episode_length=episode_length, steps=steps, points=points, model=model, reward_noise=reward_noise,
+           lr_decay=lr_decay, empirical=empirical, runs=runs, seed=s.rng_seed, transitions_key=transitions_key,
+           features_key=features_key, rewards_key=rewards_key, start_key=start_key,
+           progress=s.reporter.progress)
+    s.reporter.summary("kerncurve td", _items(r.summary, r.params["lr"]))
+    if s.target("plot"):
+        _plot(s.target("plot"), r.curves)
+    s.emit(r)
 
-    chain = load_chain(input, transitions_key, features_key, rewards_key, start_key)
-    if chain.reward_residual > 1e-6:
-        import warnings
 
-        warnings.warn(
-            f"{rewards_key} is not in the span of the features (relative residual "
-            f"{chain.reward_residual:.3g}); theory and simulation use the fitted reward ψ·w_R",
-            InputWarning,
-        )
+_DEVIATIONS = ("max_relative_deviation", "max_abs_z")
 
-    combos = list(itertools.product(gammas, lrs, batches))
-    cols = {c: [] for c in COLUMNS + EMPIRICAL}
-    gamma_rows, plateau_rows = [], []
-    curves = []
-    setups = {g: td_setup(chain, g, episode_length) for g in gammas}
-    total = len(combos) * steps * (2 if empirical else 1)
-    with rep.progress("TD(0) recursion" + (" and simulation" if empirical else ""), total) as advance:
-        for i, (g, lr, b) in enumerate(combos):
-            st = setups[g]
-            curve = td_curve(st, lr, b, steps, model=model, reward_noise=reward_noise,
-                             lr_decay=lr_decay, progress=advance)
-            loss = curve.loss[rec]
-            cols["gamma"] += [g] * rec.size
-            cols["lr"] += [lr] * rec.size
-            cols["batch"] += [b] * rec.size
-            cols["step"] += rec.tolist()
-            cols["loss"] += loss.tolist()
-            sim = None
-            if empirical:
-                sim = simulate_td(st, lr, b, steps, runs=runs, record=rec,
-                                  reward_noise=reward_noise, lr_decay=lr_decay,
-                                  seed=(s.rng_seed, i), progress=lambda n: advance(1))
-                cols["loss_empirical"] += sim.mean.tolist()
-                cols["loss_empirical_sem"] += sim.sem.tolist()
-            curves.append((g, lr, b, curve, sim))
-            plateau = None
-            if lr_decay == 0:
-                plateau = td_plateau(st, lr, b, model=model, reward_noise=reward_noise)
-            plateau_rows.append({"gamma": g, "lr": lr, "batch": b, "plateau": plateau,
-                                 "plateau_times_batch_over_lr": None if plateau is None
-                                 else plateau * b / lr})
 
-    columns = COLUMNS + (EMPIRICAL if empirical else [])
-    table = Table(columns, {c: np.asarray(cols[c]) for c in columns},
-                  int_columns=("batch", "step"))
-
-    summary = {
-        "input": input,
-        "states": chain.n_states,
-        "features": chain.n_features,
-        "start": "stationary distribution" if chain.start_is_stationary else start_key,
-        "episode_length": episode_length,
-        "model": model,
-        "reward_fit_residual": chain.reward_residual,
-    }
-    items = list(summary.items())
-    for g in gammas:
-        st = setups[g]
-        sp = td_spectrum(st)
-        if sp.min_real <= 0:
-            import warnings
-
-            warnings.warn(f"at gamma={g!r} A has an eigenvalue with real part {sp.min_real:.3g} "
-                          "≤ 0: the mean of TD diverges at every learning rate",
-                          NumericalWarning)
-        row = {"gamma": g, "rank": int(st.A_r.shape[0]),
-               "fixed_point_residual": st.fixed_point_residual,
-               "a_min_real": sp.min_real, "a_max_real": sp.max_real,
-               "slowest_timescale": sp.timescale, "lr_max_mean": sp.lr_max_mean,
-               "initial_loss": st.initial_loss}
-        gamma_rows.append(row)
-        items += [(f"γ={g:g}: TD fixed-point residual", st.fixed_point_residual),
-                  (f"γ={g:g}: Re eig(A) min … max", f"{sp.min_real:.4g} … {sp.max_real:.4g}"),
+def _items(summary, lrs):
+    """The human summary: the figures, then per discount and per plateau, then the deviations."""
+    items = [(k, v) for k, v in summary.items() if k not in ("per_gamma", "plateaus") + _DEVIATIONS]
+    for row in summary["per_gamma"]:
+        g = row["gamma"]
+        items += [(f"γ={g:g}: TD fixed-point residual", row["fixed_point_residual"]),
+                  (f"γ={g:g}: Re eig(A) min … max", f"{row['a_min_real']:.4g} … {row['a_max_real']:.4g}"),
                   (f"γ={g:g}: slowest timescale 1/(η·min Re λ)",
-                   ", ".join(f"η={lr:g}: {sp.timescale / lr:.4g} steps" for lr in lrs)),
-                  (f"γ={g:g}: mean stable for η <", sp.lr_max_mean)]
-    for row in plateau_rows:
+                   ", ".join(f"η={lr:g}: {row['slowest_timescale'] / lr:.4g} steps" for lr in lrs)),
+                  (f"γ={g:g}: mean stable for η <", row["lr_max_mean"])]
+    for row in summary["plateaus"]:
         if row["plateau"] is not None:
-            items.append((f"plateau γ={row['gamma']:g} η={row['lr']:g} B={row['batch']}",
-                          row["plateau"]))
-    summary["per_gamma"] = gamma_rows
-    summary["plateaus"] = plateau_rows
-    if empirical:
-        loss = np.asarray(cols["loss"])
-        emp = np.asarray(cols["loss_empirical"])
-        sem = np.asarray(cols["loss_empirical_sem"])
-        ok = np.isfinite(loss) & (emp > 0)
-        if ok.any():
-            summary["max_relative_deviation"] = float(np.max(np.abs(loss[ok] / emp[ok] - 1)))
-            zok = ok & (sem > 0)
-            if zok.any():
-                summary["max_abs_z"] = float(np.max(np.abs(loss[zok] - emp[zok]) / sem[zok]))
-        items += [(k, summary[k]) for k in ("max_relative_deviation", "max_abs_z") if k in summary]
-    rep.summary("kerncurve td", items)
-
-    if s.opts.get("plot"):
-        _plot(s.opts["plot"], curves, rec)
-    params = {"gamma": gammas, "lr": lrs, "batch": batches, "episode_length": episode_length,
-              "steps": steps, "model": model, "reward_noise": reward_noise,
-              "lr_decay": lr_decay, "empirical": empirical, "runs": runs, "seed": s.rng_seed}
-    s.emit(table, command="td", params=params, summary=summary)
+            items.append((f"plateau γ={row['gamma']:g} η={row['lr']:g} B={row['batch']}", row["plateau"]))
+    return items + [(k, summary[k]) for k in _DEVIATIONS if k in summary]
 
 
-def _plot(path, curves, rec):
+def _plot(path, curves):
+    from ..plots import plot_curves
+
     lines, points = [], []
     for g, lr, b, curve, sim in curves:
         label = f"γ={g:g}, η={lr:g}, B={b}"

@@ -1,4 +1,4 @@
-"""Brute-force check of the group-invariant capacity (THEORY.md §6).
+"""Brute-force check of the group-invariant capacity (docs/theory/capacity.md).
 
 For each P: draw P orbits (Gaussian base points pushed through ρ, or a random subset of
 given orbits) and a random labeling y ∈ {±1}^P, then decide whether one readout w (and a
@@ -119,7 +119,7 @@ def separable_lp(a):
             return False
     raise NumericalError(
         f"LP separability check failed (HiGHS status {res.status}: {res.message}); "
-        "rescale the orbits or try another --seed"
+        "rescale the orbits or try another seed"
     )
 
 
@@ -213,28 +213,28 @@ def empirical_fraction(
     EmpiricalCapacity
     """
     if matrices is None and orbits is None:
-        raise InputError("empirical capacity needs a representation or orbits")
+        raise InputError("the empirical capacity needs matrices (a representation) or orbits", param="matrices")
     if matrices is not None and orbits is not None:
         d_rep, d_orb = np.shape(matrices)[-1], np.shape(orbits)[-1]
         if d_rep != d_orb:
             raise InputError(
-                f"/orbits: points have dimension {d_orb} but /representation acts on "
-                f"R^{d_rep}; they must match"
+                f"orbits have points of dimension {d_orb} but the representation acts on "
+                f"R^{d_rep}; they must match", param="orbits"
             )
     p = np.atleast_1d(np.asarray(p))
     if p.size == 0 or np.any(p < 1) or np.any(np.mod(p, 1) != 0):
-        raise InputError(f"--p: numbers of orbits must be whole numbers >= 1, got {p.tolist()}")
+        raise InputError(f"p must be whole numbers >= 1 (numbers of orbits), got {p.tolist()}", param="p")
     p = p.astype(np.int64)
     if isinstance(labelings, bool) or int(labelings) != labelings or labelings < 2:
-        raise InputError(f"--labelings must be a whole number >= 2, got {labelings!r}")
+        raise InputError(f"labelings must be a whole number >= 2, got {labelings!r}", param="labelings")
     labelings = int(labelings)
     if orbits is not None:
         orbits = np.asarray(orbits, dtype=float)
         n_avail, G, d = orbits.shape
         if p.max() > n_avail:
             raise InputError(
-                f"--p {int(p.max())} exceeds the {n_avail} orbits in /orbits; use --p up to "
-                f"{n_avail} or give a /representation to draw fresh orbits"
+                f"p={int(p.max())} exceeds the {n_avail} orbits given; use p={n_avail} or less, or "
+                "a representation to draw fresh orbits", param="p"
             )
     else:
         matrices = np.asarray(matrices, dtype=float)

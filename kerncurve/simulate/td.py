@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kerncurve.errors import InputError
 from kerncurve.theory.td import TDSetup, check_td_params, lr_schedule
 
 __all__ = ["TDSimulation", "sample_states", "simulate_td"]
@@ -90,7 +91,7 @@ def simulate_td(setup: TDSetup, lr: float, batch: int, steps: int, runs: int = 2
     check_td_params(lr=lr, batch=batch, steps=steps, reward_noise=reward_noise,
                     lr_decay=lr_decay)
     if int(runs) != runs or runs < 2:
-        raise ValueError(f"runs must be an integer >= 2, got {runs!r}")
+        raise InputError(f"runs must be an integer >= 2, got {runs!r}", param="runs")
     chain = setup.chain
     P, X, rew = chain.transitions, chain.features, chain.rewards
     S = P.shape[0]
@@ -107,7 +108,7 @@ def simulate_td(setup: TDSetup, lr: float, batch: int, steps: int, runs: int = 2
         record = np.arange(steps + 1)
     record = np.unique(np.asarray(record, dtype=int))
     if record.size and (record.min() < 0 or record.max() > steps):
-        raise ValueError(f"record steps must lie in [0, {steps}]")
+        raise InputError(f"record steps must lie in [0, {steps}]", param="record")
     etas = lr_schedule(lr, steps, lr_decay)
     metric = setup.sigma_bar / T
     w_V = setup.w_V
