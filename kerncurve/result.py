@@ -139,8 +139,8 @@ def numerics_guard(*, allow_inf=(), allow_nan=()):
             if isinstance(result, Result):
                 result.check_finite(allow_inf=allow_inf, allow_nan=allow_nan, cause=cause)
             if fp:
-                warnings.warn(f"{getattr(result, 'command', fn.__name__)}: {cause}; the results are finite but check "
-                              "their magnitudes", NumericalWarning)
+                warnings.warn(f"{getattr(result, 'command', fn.__name__)}: {cause}; check the results' magnitudes",
+                              NumericalWarning)
             return result
 
         return wrapper

@@ -1,6 +1,9 @@
 """Shared fixtures: tiny HDF5 inputs written into tmp_path, and a CLI runner."""
 
+import json
 import os
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -91,3 +94,28 @@ def one_error(r, *words, keep=None):
     if keep is not None:
         assert open(keep).read() == "precious\n"
     return lines[0]
+
+
+KC = [sys.executable, "-m", "kerncurve"]
+ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+# Measured from a small intermediate process: a child started straight from the test process
+# reports the test process's peak RSS as its own (the high-water mark survives fork and exec),
+# which exceeds any sensible bound once earlier tests have run.
+_MEASURE = """import json, os, subprocess, sys
+with open(sys.argv[1], "wb") as err:
+    p = subprocess.Popen(sys.argv[3:], stdout=subprocess.DEVNULL, stderr=err)
+    _, status, u = os.wait4(p.pid, 0)
+with open(sys.argv[2], "w") as out:
+    json.dump([os.waitstatus_to_exitcode(status), u.ru_utime + u.ru_stime, u.ru_maxrss / 1024], out)
+"""
+
+
+def peak_child(cmd, tmp_path):
+    """(returncode, stderr bytes, CPU seconds, peak RSS in MB) of one command.
+
+    CPU time rather than wall time: the machine may be loaded by other work."""
+    err, usage = tmp_path / "stderr.txt", tmp_path / "usage.json"
+    subprocess.run([sys.executable, "-c", _MEASURE, str(err), str(usage), *cmd], env=ENV, check=True, timeout=300)
+    code, cpu, rss = json.loads(usage.read_text())
+    return code, err.read_bytes(), cpu, rss

@@ -12,7 +12,7 @@ from kerncurve.theory.capacity import cyclic, orbits_from_representation
 
 from conftest import read_csv, write_h5
 from test_api_td import Recorder, _rows, _same_columns, peak_child
-from test_faults import KC
+from conftest import KC
 
 
 @pytest.fixture

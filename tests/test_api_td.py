@@ -1,8 +1,6 @@
 """The Python API of `td`: equal to the command line, validated at entry, budgets refused at once."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,27 +10,7 @@ from kerncurve.errors import InputError, InputWarning, NumericalWarning
 
 from conftest import read_csv
 from test_cli_td import _chain, _write, chain_file  # noqa: F401 - chain_file is a fixture
-from test_faults import ENV, KC
-
-
-# Measured from a small intermediate process: a child started straight from this test process
-# would report this process's peak RSS as its own (vfork and exec keep the parent's high-water
-# mark), which exceeds 200 MB once earlier tests have run.
-_MEASURE = """import json, os, subprocess, sys
-with open(sys.argv[1], "wb") as err:
-    p = subprocess.Popen(sys.argv[3:], stdout=subprocess.DEVNULL, stderr=err)
-    _, status, u = os.wait4(p.pid, 0)
-with open(sys.argv[2], "w") as out:
-    json.dump([os.waitstatus_to_exitcode(status), u.ru_utime + u.ru_stime, u.ru_maxrss / 1024], out)
-"""
-
-
-def peak_child(cmd, tmp_path):
-    """(returncode, stderr bytes, CPU seconds, peak RSS in MB) of one command."""
-    err, usage = tmp_path / "stderr.txt", tmp_path / "usage.json"
-    subprocess.run([sys.executable, "-c", _MEASURE, str(err), str(usage), *cmd], env=ENV, check=True, timeout=300)
-    code, cpu, rss = json.loads(usage.read_text())
-    return code, err.read_bytes(), cpu, rss
+from conftest import KC, peak_child
 
 
 class Recorder:

@@ -21,10 +21,8 @@ from click.testing import CliRunner
 from kerncurve.cli import COMMANDS, main
 from kerncurve.cli.session import _output_options
 
-from conftest import ROOT, gaussian_features, one_error, read_csv, write_h5
+from conftest import ENV, KC, ROOT, gaussian_features, one_error, peak_child, read_csv, write_h5
 
-KC = [sys.executable, "-m", "kerncurve"]
-ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 # the least each command needs to parse (outputs are checked before any input is read)
 MINIMAL = {
@@ -403,23 +401,11 @@ def test_bad_cache_attributes(run, features_file, tmp_path, attr, value, why):
 # 5. absurd sizes: refused at once, before allocation
 
 
-def _peak_child(cmd, tmp_path):
-    """(returncode, stderr, CPU seconds, peak RSS in MB) of one child process.
-
-    CPU time rather than wall time: the machine may be loaded by other work."""
-    err = tmp_path / "stderr.txt"
-    with open(err, "wb") as fh:
-        p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=fh)
-        _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, err.read_bytes(), usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
 @pytest.mark.parametrize("args", [
     ["--p", "1:10:1000000000"], ["--p", "1:1e12:2000000"], ["--p", "1e30"], ["--p", "1:1e30:5"],
 ])
 def test_absurd_counts_exit_2_fast_and_small(features_file, tmp_path, args):
-    code, stderr, dt, rss = _peak_child(KC + ["predict", features_file, *args], tmp_path)
+    code, stderr, dt, rss = peak_child(KC + ["predict", features_file, *args], tmp_path)
     err = stderr.decode().strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("error: --p"), stderr[-300:]
     assert dt < 2 and rss < 200, (dt, rss)
