@@ -18,7 +18,8 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["KERNELS", "build_kernel", "median_distance", "kernel_matrix"]
+__all__ = ["KERNELS", "build_kernel", "median_distance", "kernel_matrix", "resolve_kernel", "checked_kernel",
+           "kernel_diag"]
 
 KERNELS = ("linear", "rbf", "laplace", "poly", "relu-nngp", "relu-ntk")
 _MEDIAN_POINTS = 3000
@@ -77,14 +78,15 @@ def kernel_matrix(name, a, b, *, bandwidth=None, degree=2, depth=1):
     raise InputError(f"unknown kernel={name!r}; choose one of {', '.join(KERNELS)}", param="kernel")
 
 
-def build_kernel(name, x, *, bandwidth=None, degree=2, depth=1):
-    """Gram matrix of a built-in kernel on inputs ``x`` (n, d_in).
+def resolve_kernel(name, x, *, bandwidth=None, degree=2, depth=1):
+    """Validate a built-in kernel's hyper-parameters and resolve the defaults.
 
     Returns
     -------
-    K : ndarray (n, n)
+    params : dict
+        ``bandwidth``, ``degree``, ``depth`` for `kernel_matrix`.
     info : dict
-        The kernel and its resolved hyper-parameters (e.g. the median bandwidth), for the summary.
+        The kernel and its resolved hyper-parameters (e.g. the median bandwidth), for summaries.
     """
     if name not in KERNELS:
         raise InputError(f"unknown kernel={name!r}; choose one of {', '.join(KERNELS)}", param="kernel")
@@ -110,12 +112,46 @@ def build_kernel(name, x, *, bandwidth=None, degree=2, depth=1):
         if int(depth) != depth or depth < 1:
             raise InputError(f"depth must be a positive integer, got {depth}", param="depth")
         info["depth"] = int(depth)
+    return {"bandwidth": bandwidth, "degree": int(degree), "depth": int(depth)}, info
+
+
+def checked_kernel(name, a, b, params):
+    """`kernel_matrix` with floating-point trouble turned into one clear `InputError`."""
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        k = kernel_matrix(name, x, x, bandwidth=bandwidth, degree=int(degree), depth=int(depth))
-        k = 0.5 * (k + k.T)
+        k = kernel_matrix(name, a, b, **params)
     if not np.all(np.isfinite(k)):
-        what = {"poly": f"degree={int(degree)}", "rbf": f"bandwidth={bandwidth:g}", "laplace": f"bandwidth={bandwidth:g}"}
+        bw, deg = params.get("bandwidth"), params.get("degree")
+        what = {"poly": f"degree={deg}", "rbf": f"bandwidth={bw:g}" if bw else "", "laplace":
+                f"bandwidth={bw:g}" if bw else ""}
         raise InputError(f"the {name} kernel of these inputs overflows float64"
-                         f"{' at ' + what[name] if name in what else ''}; rescale the inputs"
+                         f"{' at ' + what[name] if what.get(name) else ''}; rescale the inputs"
                          f"{' or lower degree=' if name == 'poly' else ''}", param="kernel")
+    return k
+
+
+def kernel_diag(name, x, params, block=256):
+    """K(x_i, x_i) for every row, without the n×n matrix (row blocks of ``block``)."""
+    n = x.shape[0]
+    if name in ("rbf", "laplace"):
+        return np.ones(n)
+    out = np.empty(n)
+    for i in range(0, n, block):  # n/block small blocks: O(n·block·d) in all
+        kb = checked_kernel(name, x[i:i + block], x[i:i + block], params)
+        out[i:i + block] = np.diag(kb)
+    return out
+
+
+def build_kernel(name, x, *, bandwidth=None, degree=2, depth=1):
+    """Gram matrix of a built-in kernel on inputs ``x`` (n, d_in).
+
+    Returns
+    -------
+    K : ndarray (n, n)
+    info : dict
+        The kernel and its resolved hyper-parameters (e.g. the median bandwidth), for the summary.
+    """
+    params, info = resolve_kernel(name, x, bandwidth=bandwidth, degree=degree, depth=depth)
+    k = checked_kernel(name, x, x, params)
+    k += k.T
+    k *= 0.5
     return k, info

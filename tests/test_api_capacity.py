@@ -64,8 +64,8 @@ def test_arrays_equal_the_file(rep_file):
     ({"group": "dihedral:4"}, "group"),
     ({"group": "cyclic:0"}, "group"),
     ({"group": 4}, "group"),
-    ({"group": "perm:12"}, "group"),
-    ({"group": "cyclic:4000"}, "group"),
+    ({"group": "perm:10001"}, "group"),
+    ({"group": "cyclic:4000", "empirical": True}, "empirical"),
     ({"group": "cyclic:4", "channels": 0}, "channels"),
     ({"group": "cyclic:4", "channels": 2.5}, "channels"),
     ({"group": "cyclic:4", "p": 0}, "p"),
@@ -121,10 +121,10 @@ def _huge_representation(path):
     (["--group", "cyclic:4", "--p", "1000000000000", "--empirical"], ["--p", "orbit-cloud numbers", "1e+10"]),
     (["--group", "cyclic:4", "--p", "20000000", "--empirical", "--labelings", "2"], ["memory budget",
                                                                                      "smaller p"]),
-    (["--group", "cyclic:100000"], ["--group cyclic:100000", "GiB", "limit", "fewer channels"]),
-    (["--group", "cyclic:4", "--channels", "100000000000"], ["--group", "channels", "limit"]),
-    (["--group", "cyclic2d:100000,100000"], ["--group", "limit"]),
-    (["--group", "perm:1000000000000000"], ["--group", "perm:8"]),
+    (["--group", "cyclic:100000", "--empirical"], ["--empirical", "matrices", "N0 = 1"]),
+    (["--group", "cyclic:4", "--channels", "4000000000000000000"], ["--channels"]),
+    (["--group", "cyclic2d:100000,100000", "--empirical"], ["--empirical", "fewer channels"]),
+    (["--group", "perm:1000000000000000"], ["--group", "perm:10000"]),
     (["--group", "cyclic:" + "9" * 5000], ["--group", "digits"]),
     (["HUGE"], ["memory budget", "1000 matrices of 2000x2000", "smaller representation"]),
 ])
@@ -136,3 +136,24 @@ def test_absurd_sizes_exit_2_fast_and_small(tmp_path, args, words):
     for w in words:
         assert w in err[0], err[0]
     assert dt < 2 and rss < 200, (dt, rss)
+
+
+@pytest.mark.parametrize("group,channels,p,n0", [("cyclic2d:32,32", 256, [512, 513, 511], 256),
+                                                  ("cyclic:4", 50000, [100000], 50000),
+                                                  ("perm:50", 3, [6], 3)])
+def test_large_groups_by_characters(tmp_path, group, channels, p, n0):
+    """N0 without matrices: a conv layer's 2-D shifts on 256 channels of 32×32 (d = 262144)."""
+    r = kc.capacity(group=group, channels=channels, p=p)
+    assert r.summary["N0"] == n0 and r.summary["N0_source"] == "characters (no matrices)"
+    frac = dict(zip(r.p.tolist(), r.fraction.tolist()))
+    assert frac.get(2 * n0, 0.5) == 0.5  # exactly one half at P = 2N0
+    code, stderr, cpu, rss = peak_child(KC + ["capacity", "--group", group, "--channels", str(channels), "--p",
+                                              ",".join(map(str, p)), "-q"], tmp_path)
+    assert code == 0 and cpu < 2 and rss < 200, (stderr, cpu, rss)
+
+
+def test_characters_agree_with_matrices():
+    from kerncurve.theory.capacity.characters import character_n0
+
+    for spec, c in (("cyclic:6", 3), ("cyclic2d:3,4", 2), ("perm:5", 2), ("perm:1", 4)):
+        assert character_n0(spec, c).n0 == kc.capacity(group=spec, channels=c, p=[2]).summary["N0"]

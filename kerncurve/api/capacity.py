@@ -145,7 +145,8 @@ def capacity(input=None, *, group=None, channels=None, representation=None, orbi
     summary, matrices, orb, ga, est = _load(input, group, channels, representation, orbits, names, tol)
 
     if ga is not None:
-        d, order, n0, n0_source = ga.d, ga.order, ga.n0, "representation"
+        d, order, n0 = ga.d, ga.order, ga.n0
+        n0_source = "characters (no matrices)" if matrices is None else "representation"
     else:
         d, order, n0 = est.d, est.order, est.n0
         n0_source = "orbit estimate" + (" (lower bound)" if est.lower_bound else "")
@@ -156,6 +157,10 @@ def capacity(input=None, *, group=None, channels=None, representation=None, orbi
         warnings.warn(f"{names.orbits}: the orbit centroids have rank {est.n0} but the representation fixes N0 = {n0} "
                       "dimensions; the orbits are degenerate or not orbits of this representation", InputWarning)
 
+    if empirical and matrices is None and orb is None:
+        raise InputError(f"empirical needs the representation's matrices, but {summary['group']} (|G| = "
+                         f"{order:.6g}, d = {d}) is too large to store as matrices (over 2^25 entries); N0 = {n0} needs "
+                         "none: leave out the empirical check, or check a smaller group or fewer channels", param="empirical")
     n_cap = n0 + (1 if bias else 0)
     if p_user is not None:
         p = p_user
@@ -222,10 +227,19 @@ class _Names:
 def _load(input, group, channels, representation, orbits, names, tol):
     """(summary, matrices, orbits, GroupAnalysis or None, OrbitEstimate or None) of the source."""
     from ..theory.capacity import analyze_group, estimate_n0, group_size, parse_group
+    from ..theory.capacity.characters import character_n0
 
     if group is not None:
-        group_size(group, 1 if channels is None else channels)  # refused before anything is built
-        built = parse_group(group, 1 if channels is None else channels)
+        c = 1 if channels is None else channels
+        try:
+            group_size(group, c)  # the matrices fit: analyze them (the check also validates the SPEC)
+        except InputError as exc:
+            if "the representation would hold" not in str(exc) and "is supported" not in str(exc):
+                raise
+            # too large for matrices: N0 from characters, nothing allocated
+            cg = character_n0(group, c)
+            return {"group": cg.name}, None, None, cg, None
+        built = parse_group(group, c)
         ga = analyze_group(built.matrices, tol=tol, check_closure=False, where=f"group {group}")
         return {"group": built.name}, built.matrices, None, ga, None
     summary, dtype = {}, np.float64

@@ -12,8 +12,9 @@ _KERNEL_KEYS = ("kernel", "bandwidth", "bandwidth_rule", "degree", "depth")
 
 
 def load_input(input, *, features_key="/features", gram_key="/gram", targets_key="/targets", inputs_key="/inputs",
-               kernel=None, bandwidth=None, degree=2, depth=1, top_eigen=None, memory=None, engine="numpy",
-               scheduler=None, scheduler_timeout=10.0, seed=0, progress=None, samples=False):
+               kernel=None, bandwidth=None, degree=2, depth=1, top_eigen=None, landmarks=None,
+               landmark_rule="uniform", memory=None, engine="numpy", scheduler=None, scheduler_timeout=10.0, seed=0,
+               progress=None, samples=False):
     """(problem, spectrum) of an HDF5 input: the validated problem and its spectrum.
 
     ``samples=True`` reads the features into memory (an experiment needs them), so that
@@ -33,12 +34,18 @@ def load_input(input, *, features_key="/features", gram_key="/gram", targets_key
     degree = check_int(degree, "degree", minimum=1, maximum=10_000)
     depth = check_int(depth, "depth", minimum=1, maximum=10_000)
     check_choice(engine, "engine", ("numpy", "dask"))
+    check_choice(landmark_rule, "landmark_rule", ("uniform", "kmeans++"))
+    if landmarks is not None:
+        landmarks = check_int(landmarks, "landmarks", minimum=1)
     seed = check_seed(seed)
+    gram_free = kernel is not None and (top_eigen is not None or landmarks is not None)
     problem = load_problem(os.fspath(input), features_key=features_key, gram_key=gram_key, targets_key=targets_key,
                            inputs_key=inputs_key, kernel=kernel,
-                           kernel_params={"bandwidth": bandwidth, "degree": degree, "depth": depth}, memory=memory)
+                           kernel_params={"bandwidth": bandwidth, "degree": degree, "depth": depth}, memory=memory,
+                           gram_free=gram_free)
     problem.options.update(memory=memory, engine=engine, scheduler=scheduler, scheduler_timeout=scheduler_timeout,
-                           top_eigen=top_eigen, seed=seed, progress=progress)
+                           top_eigen=top_eigen, landmarks=landmarks, landmark_rule=landmark_rule, seed=seed,
+                           progress=progress)
     if samples and problem.has_features and engine != "dask":
         problem.features  # noqa: B018 - loads once, reused by the spectrum and the experiment
     spec = compute_spectrum(problem)
@@ -48,8 +55,9 @@ def load_input(input, *, features_key="/features", gram_key="/gram", targets_key
 
 
 def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="/gram", targets_key="/targets",
-             inputs_key="/inputs", kernel=None, bandwidth=None, degree=2, depth=1, top_eigen=None, memory=None,
-             engine="numpy", scheduler=None, scheduler_timeout=10.0, seed=0, progress=None):
+             inputs_key="/inputs", kernel=None, bandwidth=None, degree=2, depth=1, top_eigen=None, landmarks=None,
+             landmark_rule="uniform", memory=None, engine="numpy", scheduler=None, scheduler_timeout=10.0, seed=0,
+             progress=None):
     """The kernel's eigenvalues and the target's power per mode, from an HDF5 input.
 
     The population is the empirical measure on the n samples: eigenvalues η_k of K/n,
@@ -74,7 +82,11 @@ def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="
         pairwise distance), ``degree`` (poly), ``depth`` (relu kernels).
     top_eigen : int, optional
         Compute only the top K modes and model the rest as a power-law tail carrying the
-        exact remaining trace and target power.
+        exact remaining trace and target power. With a built-in ``kernel`` the n×n Gram is
+        never formed: kernel blocks are computed on the fly (memory O(n·block)).
+    landmarks : int, optional
+        Nyström with this many landmark inputs (``landmark_rule`` "uniform" or "kmeans++",
+        seeded): the M×M eigenproblem, with the same tail for the rest; needs ``kernel``.
     memory : str or int, optional
         Memory budget (``"2G"``): streaming blocks of /features and every array held whole.
     engine : {"numpy", "dask"}
@@ -96,7 +108,8 @@ def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="
         plan_outputs([("save", save)], [("input", input)])  # before any work
     problem, spec = load_input(input, features_key=features_key, gram_key=gram_key, targets_key=targets_key,
                                inputs_key=inputs_key, kernel=kernel, bandwidth=bandwidth, degree=degree, depth=depth,
-                               top_eigen=top_eigen, memory=memory, engine=engine, scheduler=scheduler,
+                               top_eigen=top_eigen, landmarks=landmarks, landmark_rule=landmark_rule, memory=memory,
+                               engine=engine, scheduler=scheduler,
                                scheduler_timeout=scheduler_timeout, seed=seed, progress=progress)
     if top is not None:
         spec = dataclasses.replace(spec, notes={**spec.notes, "table_rows": top})

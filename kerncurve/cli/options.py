@@ -34,7 +34,13 @@ def spectrum_options(f):
         click.option("--top-eigen", type=click.IntRange(min=1), default=None, metavar="K",
                      help="Compute only the top K eigenpairs (block Krylov) and model the rest of the spectrum as "
                           "a power-law tail with the exact remaining trace and target power; predictions are "
-                          "reliable for P ≤ K/4  [default: all modes]"),
+                          "reliable for P ≤ K/4. With --kernel on /inputs the Gram is never formed (kernel blocks "
+                          "on the fly)  [default: all modes]"),
+        click.option("--landmarks", type=click.IntRange(min=1), default=None, metavar="M",
+                     help="Nyström with M landmark inputs (needs --kernel on /inputs; the Gram is never formed): "
+                          "the M×M eigenproblem, the rest of the spectrum as the --top-eigen tail."),
+        click.option("--landmark-rule", type=click.Choice(["uniform", "kmeans++"]), default="uniform",
+                     show_default=True, help="How --landmarks are chosen (seeded by --seed)."),
         click.option("--memory", default=None, metavar="SIZE",
                      help="Memory budget (512M, 2G…): the row blocks of streamed /features (the plain feature "
                           "route is streamed unless the samples are needed in memory, as with --empirical), and "

@@ -34,7 +34,8 @@ from .reporter import Reporter
 __all__ = ["Session", "run_session", "flag_map", "to_flags", "PipeClosed", "spectrum_kwargs"]
 
 _SPECTRUM_OPTIONS = ("features_key", "gram_key", "targets_key", "inputs_key", "kernel", "bandwidth", "degree",
-                     "depth", "top_eigen", "memory", "engine", "scheduler", "scheduler_timeout")
+                     "depth", "top_eigen", "landmarks", "landmark_rule", "memory", "engine", "scheduler",
+                     "scheduler_timeout")
 
 
 class PipeClosed(BaseException):
@@ -172,10 +173,13 @@ class Session:
             kernel=o.get("kernel"),
             kernel_params=kparams,
             memory=o.get("memory"),
+            gram_free=o.get("kernel") is not None and (o.get("top_eigen") is not None
+                                                      or o.get("landmarks") is not None),
         )
         problem.options.update(
             memory=o.get("memory"), engine=o.get("engine") or "numpy", scheduler=o.get("scheduler"),
-            scheduler_timeout=o.get("scheduler_timeout"), top_eigen=o.get("top_eigen"), seed=self.rng_seed,
+            scheduler_timeout=o.get("scheduler_timeout"), top_eigen=o.get("top_eigen"), landmarks=o.get("landmarks"),
+            landmark_rule=o.get("landmark_rule") or "uniform", seed=self.rng_seed,
             progress=self.reporter.progress,
         )
         if o.get("empirical") and problem.has_features and o.get("engine") != "dask":

@@ -35,7 +35,7 @@ class Problem:
 
     def __init__(self, path, targets=None, features=None, gram=None, spectrum=None,
                  source_dtype=np.dtype(np.float64), info=None, *, feature_source=None, targets_source=None,
-                 options=None):
+                 options=None, kernel_inputs=None, kernel=None):
         self.path = path
         self._targets = targets
         self._features = features
@@ -46,9 +46,13 @@ class Problem:
         self.feature_source = feature_source
         self.targets_source = targets_source
         self.options = {} if options is None else dict(options)
+        # Gram-free problems: the inputs and (name, params) of a built-in kernel
+        self.kernel_inputs = kernel_inputs
+        self.kernel = kernel
 
     def __repr__(self):
-        kind = ("spectrum" if self.spectrum is not None else "gram" if self.gram is not None else "features")
+        kind = ("spectrum" if self.spectrum is not None else "gram" if self.gram is not None
+                else "kernel" if self.kernel is not None else "features")
         return f"Problem(path={self.path!r}, kind={kind!r}, n={self.n})"
 
     @property
@@ -117,11 +121,14 @@ def load_problem(
     kernel=None,
     kernel_params=None,
     memory=None,
+    gram_free=False,
 ):
     """Read an input file into a `Problem` (the kernel choice in the module docstring).
 
     ``memory`` (bytes, or text like ``2G``) bounds what is read whole and the n×n Gram;
-    a declared shape over it is refused before anything is read.
+    a declared shape over it is refused before anything is read. ``gram_free``: with a
+    ``kernel``, keep the inputs and the kernel instead of building the Gram (the top-k and
+    Nyström routes compute kernel blocks on the fly).
     """
     from .. import kernels
 
@@ -147,9 +154,17 @@ def load_problem(
                 )
             meta = check_meta(f, src, ndim=(2,), option="--inputs-key", what="inputs (n, d_in)")
             n_in = meta.shape[0]
-            check_bytes(3.0 * 8 * n_in * n_in, budget, f"the {n_in}×{n_in} {kernel} Gram (with its workspace)")
+            if not gram_free:
+                check_bytes(3.0 * 8 * n_in * n_in, budget, f"the {n_in}×{n_in} {kernel} Gram (with its workspace)",
+                            way_out="use --top-eigen K or --landmarks M (neither forms the Gram), a smaller input, "
+                                    "or raise --memory")
             x = read_array(f, src, ndim=(2,), option="--inputs-key", what="inputs (n, d_in)", memory=budget)
             y = _targets(f, targets_key, x.shape[0])
+            if gram_free:
+                params, info = kernels.resolve_kernel(kernel, x, **(kernel_params or {}))
+                info.update(source=f"{kernel} kernel of {src} (Gram-free)")
+                return Problem(path=path, targets=y, source_dtype=meta.dtype, info=info,
+                               options={"memory_bytes": budget}, kernel_inputs=x, kernel=(kernel, params))
             k, info = kernels.build_kernel(kernel, x, **(kernel_params or {}))
             info.update(source=f"{kernel} kernel of {src}")
             return Problem(path=path, targets=y, gram=k, source_dtype=meta.dtype, info=info,

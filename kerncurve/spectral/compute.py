@@ -43,7 +43,7 @@ def _check_top(top, dim, what):
 
 
 def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, scheduler_timeout=None, top_eigen=None,
-                     method="auto", progress=None):
+                     landmarks=None, landmark_rule=None, method="auto", progress=None):
     """The spectrum of a `Problem` by the cheapest route.
 
     Settings come from the keyword arguments, else from ``problem.options`` (filled by the
@@ -74,6 +74,8 @@ def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, sched
     scheduler = _option(problem, ov, "scheduler")
     timeout = float(_option(problem, ov, "scheduler_timeout", 10.0))
     top = _option(problem, ov, "top_eigen")
+    landmarks = _option(problem, {"landmarks": landmarks}, "landmarks")
+    rule = _option(problem, {"landmark_rule": landmark_rule}, "landmark_rule", "uniform")
     progress = _option(problem, ov, "progress")
     seed = int(getattr(problem, "options", {}).get("seed", 0) or 0)
     if engine not in ("numpy", "dask"):
@@ -86,6 +88,22 @@ def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, sched
         sep = " " if why.startswith("for ") else ": "
         warnings.warn(f"{what} ignored{sep}{why}", InputWarning)
 
+    if landmarks is not None and top is not None:
+        raise InputError("landmarks= and top_eigen= are two routes to the same end; give one", param="landmarks")
+    if landmarks is not None and problem.kernel is None:
+        if problem.gram is not None and problem.spectrum is None:
+            why = "with a precomputed Gram, use top_eigen= (block Krylov on the Gram) instead"
+            if problem.info.get("kernel"):
+                why = "the kernel's Gram was built: this is a bug"
+        elif problem.spectrum is not None:
+            why = "the input is a spectrum cache (already computed)"
+        else:
+            why = ("the feature route is already streamed in row blocks at d×d cost; landmarks are for a built-in "
+                   "kernel= on /inputs")
+        raise InputError(f"landmarks= needs raw inputs and a built-in kernel=; {why}", param="landmarks")
+    if problem.kernel is not None:
+        return _kernel_free(problem, top, landmarks, rule, memory, engine, scheduler, timeout, seed, bar_factory(progress))
+
     if problem.spectrum is not None:
         if top is not None or engine == "dask":
             raise InputError("top_eigen= and engine= need samples; the input is a spectrum cache (already computed)")
@@ -93,10 +111,7 @@ def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, sched
             unused("memory=", "the input is a spectrum cache")
         return problem.spectrum
 
-    def bar(description, total):
-        if progress is None:
-            return contextlib.nullcontext(lambda n=1: None)
-        return progress(description, total)
+    bar = bar_factory(progress)
 
     if problem.gram is not None:
         where = "K" if problem.path is None else f"{problem.path}: Gram"
@@ -168,6 +183,49 @@ def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, sched
 def _with_notes(spec, notes):
     return dataclasses.replace(spec, notes={**notes, **spec.notes})
 
+
+
+def bar_factory(progress):
+    """``bar(description, total)`` from an optional ``progress`` callable."""
+
+    def bar(description, total):
+        if progress is None:
+            return contextlib.nullcontext(lambda n=1: None)
+        return progress(description, total)
+
+    return bar
+
+
+def _kernel_free(problem, top, landmarks, rule, memory, engine, scheduler, timeout, seed, bar):
+    """A built-in kernel's spectrum without its Gram (`kerncurve.spectral.kernelfree`)."""
+    from ..io import stream
+    from .kernelfree import kernelfree_top, nystrom
+
+    x, y = problem.kernel_inputs, problem.targets
+    name, params = problem.kernel
+    n = x.shape[0]
+    where = f"{problem.path}: {name} kernel"
+    if top is None and landmarks is None:
+        raise InputError("the Gram-free route needs top_eigen= or landmarks=", param="top_eigen")
+    client = stream.connect(scheduler, timeout) if engine == "dask" else None
+    progress = None if bar is None else (lambda d, t: bar(d, t))
+    try:
+        if landmarks is not None:
+            spec = nystrom(x, y, name, params, landmarks, rule=rule, memory=memory, seed=seed, client=client,
+                           progress=progress, source_dtype=problem.source_dtype, where=where)
+        else:
+            top = _check_top(top, n, "the kernel")
+            spec = kernelfree_top(x, y, name, params, top, memory=memory, seed=seed, client=client,
+                                  progress=progress, source_dtype=problem.source_dtype, where=where)
+    finally:
+        if client is not None:
+            cluster = getattr(client, "_kerncurve_cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    if client is not None:
+        spec.notes["scheduler"] = scheduler or "LocalCluster"
+    return spec
 
 
 def spectrum_of_arrays(*, y, features=None, gram=None, top_eigen=None, seed=0, basis=False):

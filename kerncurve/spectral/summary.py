@@ -53,6 +53,9 @@ NOTE_LABELS = {
     "remaining_trace": "remaining trace (in the tail)",
     "remaining_power": "remaining target power (in the tail)",
     "krylov_residual": "Krylov residual (relative to η_1)",
+    "kernel_passes": "passes over the kernel (Gram-free)",
+    "landmarks": "Nyström landmarks",
+    "landmark_rule": "landmark rule",
 }
 
 

@@ -87,7 +87,7 @@ def _channel_rest(coeffs_top, total_power_per_channel):
 
 
 def spectrum_top(matmat, dim, top, *, coefficients, trace, total_power, n_modes, n, route, source_dtype, where,
-                 seed=0, tol=1e-6, progress=None):
+                 seed=0, tol=1e-6, progress=None, block=None, max_subspace=None):
     """Top-``top`` eigenpairs of an operator (block Krylov) plus the modeled tail, as a `Spectrum`.
 
     Parameters
@@ -104,7 +104,8 @@ def spectrum_top(matmat, dim, top, *, coefficients, trace, total_power, n_modes,
     n_modes : int
         Number of modes of the full spectrum (n, or min(n, d) for features).
     """
-    r = top_eigenpairs(matmat, dim, top, seed=seed, tol=tol, progress=progress)
+    r = top_eigenpairs(matmat, dim, top, seed=seed, tol=tol, progress=progress, block=block,
+                       max_subspace=max_subspace)
     coeffs = coefficients(r.values, r.vectors)
     tp = np.atleast_1d(np.asarray(total_power, float))
     eta, coeffs, info = with_power_law_tail(r.values, coeffs, trace - float(r.values.sum()), tp, n_modes)
@@ -129,6 +130,10 @@ def top_eigen_warning(spec, p_max):
     if spec.exact_modes is None or p_max is None:
         return None
     limit = spec.exact_modes / 4
+    if p_max > limit and spec.route == "nystrom":
+        return (f"P up to {p_max:g} exceeds M/4 = {limit:g} for the {spec.exact_modes} Nyström modes: these "
+                f"predictions depend on the modeled power-law tail; raise landmarks={4 * int(np.ceil(p_max))} for "
+                "more exact ones")
     if p_max > limit:
         return (f"P up to {p_max:g} exceeds K/4 = {limit:g} for top_eigen={spec.exact_modes}: these predictions "
                 f"depend on the modeled power-law tail; raise top_eigen={4 * int(np.ceil(p_max))} (or drop it) for "

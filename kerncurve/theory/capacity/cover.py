@@ -9,7 +9,7 @@ Pehlevan, ICLR 2022).
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import binom
+from scipy.special import bdtr
 
 from kerncurve.errors import InputError
 
@@ -39,7 +39,7 @@ def cover_fraction(p, n0, bias=False):
     Notes
     -----
     The factorial form overflows for P of a few hundred. Here each value is the smaller
-    binomial tail, taken from ``scipy.stats.binom.cdf`` (finite, accurate down to
+    binomial tail, taken from ``scipy.special.bdtr`` (the binomial CDF; finite, accurate down to
     underflow), and the other side comes from the symmetry of Binomial(n, ½):
     Pr[B ≤ k] = 1 − Pr[B ≤ n − 1 − k]. At the centre k = (n − 1)/2 the symmetry gives
     exactly ½, which the CDF alone misses by a few ulps for large N₀.
@@ -57,7 +57,8 @@ def cover_fraction(p, n0, bias=False):
     k = n0 - 1  # successes allowed
     mirror = n - 1 - k  # Pr[B <= k] = 1 - Pr[B <= mirror]
     low = np.minimum(k, mirror)
-    tail = binom.cdf(low, n, 0.5)
+    with np.errstate(invalid="ignore"):
+        tail = np.where(low < 0, 0.0, np.where(low >= n, 1.0, bdtr(np.clip(low, 0, None), n, 0.5)))
     out = np.where(k < mirror, tail, 1.0 - tail)
     out = np.where(k == mirror, 0.5, out)
     out = np.where(p <= n0, 1.0, out)  # includes P = 0 and P - 1 <= N0 - 1

@@ -1,0 +1,206 @@
+"""Spectra of built-in kernels without the n×n Gram: top-k by kernel blocks, and Nyström.
+
+For n beyond one machine's memory for K (n = 60000 is a 29 GB Gram), two routes touch the
+kernel only in row blocks computed on the fly, so memory is O(n·block), not O(n²):
+
+* **top-k** (``top_eigen=K``): block Lanczos on the operator V ↦ (K/n)V, each product
+  computed block by block as Σ_b K(X_b, X) V_b. Every pass over the kernel costs about
+  2n²d flops, whatever the block width, so the Krylov blocks are wide (⌈K/2⌉ columns) and the
+  passes few; their number is reported.
+* **Nyström** (``landmarks=M``): M landmark inputs L (uniform, or k-means++ seeded), and
+  K ≈ K_nL K_LL⁺ K_Ln = C Cᵀ with C = K_nL K_LL^{−1/2}; its spectrum is the feature route on
+  C: the M×M moments CᵀC/n and Cᵀy/n accumulated over row blocks (Williams & Seeger, NIPS
+  2001).
+
+Both keep the rest of the spectrum as the power-law tail of `with_power_law_tail`, carrying
+exactly the remaining trace tr(K)/n − Σ η (the diagonal of K is cheap) and the remaining
+target power mean|y|² − Σ v².
+"""
+
+import contextlib
+
+import numpy as np
+
+from .._validation import check_choice, check_int
+from ..errors import InputError
+from ..io.sizes import DEFAULT_STREAM_MEMORY, format_size, parse_size
+from ..kernels import checked_kernel, kernel_diag
+from .spectrum import spectrum_from_moments
+from .topk import spectrum_top, with_power_law_tail
+
+__all__ = ["KernelOperator", "kernelfree_top", "nystrom", "landmark_indices", "LANDMARK_RULES"]
+
+LANDMARK_RULES = ("uniform", "kmeans++")
+_MIN_ROWS = 8
+
+
+def _bar(progress, description, total):
+    if progress is None:
+        return contextlib.nullcontext(lambda n=1: None)
+    return progress(description, total)
+
+
+def block_rows(n, width, memory, what):
+    """Rows per kernel block for a budget: a block of K (rows × width) and two temporaries."""
+    per_row = 8 * (3 * width + 64)
+    rows = int(memory // per_row)
+    if rows < min(_MIN_ROWS, n):
+        need = per_row * min(_MIN_ROWS, n)
+        raise InputError(f"memory={format_size(memory)} is too small for one block of {what}: {min(_MIN_ROWS, n)} "
+                         f"rows of {width} kernel entries need {format_size(need)}; raise memory= to at least "
+                         f"{format_size(need)}", param="memory")
+    return max(min(rows, n), 1)
+
+
+class KernelOperator:
+    """V ↦ (K/n) V for a built-in kernel on inputs X (n, d), by row blocks.
+
+    Parameters
+    ----------
+    x : ndarray (n, d)
+    name : str
+        A built-in kernel (`kerncurve.kernels.KERNELS`).
+    params : dict
+        Its resolved hyper-parameters (`kerncurve.kernels.resolve_kernel`).
+    memory : int
+        Budget in bytes for one kernel block and its temporaries.
+    client : dask.distributed.Client, optional
+        Compute the row blocks as dask tasks on its workers.
+    """
+
+    def __init__(self, x, name, params, memory, client=None):
+        self.x, self.name, self.params, self.memory, self.client = x, name, params, memory, client
+        self.n = x.shape[0]
+        self.rows = block_rows(self.n, self.n, memory, f"the {self.n}-sample kernel")
+        self.passes = 0
+        self._x_future = None
+
+    def diag(self):
+        return kernel_diag(self.name, self.x, self.params)
+
+    def __call__(self, v):
+        self.passes += 1
+        if self.client is not None:
+            return self._dask(v)
+        out = np.empty((self.n, v.shape[1]))
+        for i in range(0, self.n, self.rows):  # one iteration per row block of K
+            out[i:i + self.rows] = checked_kernel(self.name, self.x[i:i + self.rows], self.x, self.params) @ v
+        out /= self.n
+        return out
+
+    def _dask(self, v):
+        if self._x_future is None:
+            self._x_future = self.client.scatter(self.x, broadcast=True)
+        vf = self.client.scatter(v, broadcast=True)
+        starts = list(range(0, self.n, self.rows))
+        futs = [self.client.submit(_block_product, self._x_future, vf, s, min(s + self.rows, self.n), self.name,
+                                   self.params, pure=False) for s in starts]
+        out = np.vstack(self.client.gather(futs))
+        out /= self.n
+        return out
+
+
+def _block_product(x, v, start, stop, name, params):
+    """K(X[start:stop], X) @ V (a dask task)."""
+    return checked_kernel(name, x[start:stop], x, params) @ v
+
+
+def kernelfree_top(x, y, name, params, top, *, memory=None, seed=0, client=None, progress=None, source_dtype=np.float64,
+                   where="kernel"):
+    """The top ``top`` modes of a built-in kernel by block Lanczos on kernel blocks, plus the tail."""
+    n = x.shape[0]
+    budget = parse_size(memory if memory is not None else DEFAULT_STREAM_MEMORY)
+    op = KernelOperator(x, name, params, budget, client)
+    trace = float(op.diag().sum()) / n
+    block = max(8, -(-top // 2))
+    cap = min(n, 3 * top + block)
+    with _bar(progress, "kernel products (top-k)", cap) as advance:
+        spec = spectrum_top(op, n, top, coefficients=lambda th, u: u.T @ y / np.sqrt(n), trace=trace,
+                            total_power=np.sum(y**2, 0) / n, n_modes=n, n=n, route="kernel-free top-k",
+                            source_dtype=source_dtype, where=where, seed=seed, tol=1e-5, block=block,
+                            max_subspace=cap, progress=advance)
+    spec.notes.update(kernel_passes=op.passes, rows_per_block=op.rows, memory_budget=format_size(budget),
+                      engine="dask" if client is not None else "numpy (kernel blocks)")
+    return spec
+
+
+def landmark_indices(x, m, rule="uniform", seed=0):
+    """Indices of ``m`` landmark rows: uniform without replacement, or k-means++ (D² sampling)."""
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    if rule == "uniform":
+        return np.sort(rng.choice(n, size=m, replace=False))
+    sq = np.einsum("ij,ij->i", x, x)
+    idx = np.empty(m, dtype=np.int64)
+    idx[0] = rng.integers(n)
+    d2 = np.maximum(sq - 2 * x @ x[idx[0]] + sq[idx[0]], 0.0)
+    for j in range(1, m):  # each new centre updates the n distances once: O(n·m·d) in all
+        total = d2.sum()
+        if total <= 0:  # fewer distinct inputs than landmarks: fill with unused rows
+            rest = np.setdiff1d(np.arange(n), idx[:j])
+            idx[j:] = rng.choice(rest, size=m - j, replace=False)
+            break
+        idx[j] = min(int(np.searchsorted(np.cumsum(d2), rng.random() * total, side="right")), n - 1)
+        d2 = np.minimum(d2, np.maximum(sq - 2 * x @ x[idx[j]] + sq[idx[j]], 0.0))
+    return np.sort(idx)
+
+
+def nystrom(x, y, name, params, m, *, rule="uniform", memory=None, seed=0, client=None, progress=None,
+            source_dtype=np.float64, where="kernel"):
+    """The Nyström spectrum with ``m`` landmarks (module docstring), plus the power-law tail."""
+    n = x.shape[0]
+    m = check_int(m, "landmarks", minimum=1)
+    if m >= n:
+        raise InputError(f"landmarks={m} must be below n = {n} (with every sample a landmark, drop landmarks=)",
+                         param="landmarks")
+    check_choice(rule, "landmark_rule", LANDMARK_RULES)
+    budget = parse_size(memory if memory is not None else DEFAULT_STREAM_MEMORY)
+    if 8 * 4 * m * m > budget:
+        raise InputError(f"landmarks={m} needs {format_size(32 * m * m)} for the {m}×{m} landmark kernel and its "
+                         f"eigendecomposition, over memory={format_size(budget)}; lower landmarks= or raise memory=",
+                         param="landmarks")
+    idx = landmark_indices(x, m, rule, seed)
+    lm = x[idx]
+    s, w = np.linalg.eigh(checked_kernel(name, lm, lm, params))
+    keep = s > 1e-12 * s[-1]
+    t = w[:, keep] / np.sqrt(s[keep])  # K_LL^{-1/2} on its range (M × r)
+    r = t.shape[1]
+    rows = block_rows(n, m + r, budget - 8 * 4 * m * m, f"{m} landmarks")
+    g = np.zeros((r, r))
+    h = np.zeros((r, y.shape[1]))
+    with _bar(progress, "Nyström blocks", n) as advance:
+        if client is not None:
+            tf, lf = client.scatter(t, broadcast=True), client.scatter(lm, broadcast=True)
+            xf = client.scatter(x, broadcast=True)
+            futs = [client.submit(_nystrom_block, xf, y[i:i + rows], lf, tf, i, min(i + rows, n), name, params,
+                                  pure=False) for i in range(0, n, rows)]
+            for gb, hb in client.gather(futs):
+                g += gb
+                h += hb
+            advance(n)
+        else:
+            for i in range(0, n, rows):  # one iteration per row block of K_nL
+                gb, hb = _nystrom_block(x, y[i:i + rows], lm, t, i, min(i + rows, n), name, params)
+                g += gb
+                h += hb
+                advance(min(rows, n - i))
+    g /= n
+    h /= n
+    total = np.sum(y**2, 0) / n
+    approx = spectrum_from_moments(g, h, float(total.sum()), n, source_dtype, where, overwrite=True)
+    trace = float(kernel_diag(name, x, params).sum()) / n
+    eta, coeffs, info = with_power_law_tail(approx.eigenvalues, approx.coefficients,
+                                            trace - float(approx.eigenvalues.sum()), total, n)
+    from .spectrum import _finish
+
+    spec = _finish(eta, coeffs, float(total.sum()), n, "nystrom", source_dtype, where, exact_modes=approx.rank,
+                   notes={"landmarks": m, "landmark_rule": rule, "rows_per_block": rows,
+                          "memory_budget": format_size(budget), **info,
+                          "engine": "dask" if client is not None else "numpy (kernel blocks)"})
+    return spec
+
+
+def _nystrom_block(x, yb, lm, t, start, stop, name, params):
+    """(C_bᵀC_b, C_bᵀy_b) of one row block, C_b = K(X_b, L) K_LL^{-1/2} (also a dask task)."""
+    c = checked_kernel(name, x[start:stop], lm, params) @ t
+    return c.T @ c, c.T @ yb
