@@ -1,8 +1,9 @@
-"""Tests of THEORY.md §7: silent alignment (deep linear nets) and the NTK-alignment toy model.
+"""Tests of the alignment theory (docs/theory/alignment.md): silent alignment of deep linear
+nets and the NTK-alignment toy model.
 
 Closed forms and limits, conservation laws, and seeded simulations. Tolerances come from
-THEORY's measured figures (§7.1: ‖M_T − M_∞‖/‖M_∞‖ = 6e-6 / 9e-4 / 4e-3 at D = 20, P = 60,
-N = 200; §7.2: conservation 4e-12, Riccati vs DOP853 3e-13) or from the stated error terms.
+measured figures (silent alignment: ‖M_T − M_∞‖/‖M_∞‖ = 6e-6 / 9e-4 / 4e-3 at D = 20, P = 60,
+N = 200; toy model: conservation 4e-12, Riccati vs DOP853 3e-13) or from the stated error terms.
 """
 
 import warnings
@@ -83,7 +84,7 @@ def test_final_beta_matches_theory_convention_both_regimes():
     for P, D in [(4, 9), (30, 6)]:
         X = rng.standard_normal((P, D))  # rows are samples
         y = rng.standard_normal(P)
-        Xt = X.T  # THEORY's D×P convention
+        Xt = X.T  # the papers' D×P convention (columns are samples)
         if P <= D:
             expected = Xt @ np.linalg.pinv(Xt.T @ Xt) @ y
             np.testing.assert_allclose(X @ th.final_beta(X, y), y, rtol=1e-10)
@@ -370,12 +371,12 @@ def test_toy_bad_inputs(bad):
             f(K0, y, lam, [0.0, 1.0])
 
 
-# ------------------------------------------------------------------ slow: THEORY's figures
+# ------------------------------------------------------------------ slow: the measured figures
 
 
 @pytest.fixture(scope="module")
 def figures():
-    """D = 20, P = 60, N = 200 runs behind THEORY.md §7.1's measured figures."""
+    """D = 20, P = 60, N = 200 runs behind the measured silent-alignment figures."""
     D, P, N = 20, 60, 200
     out = {}
     for key, kind, L, sigma, T in [("w2", "whitened", 2, 1e-4, 40.0),
@@ -391,7 +392,7 @@ def figures():
 
 @pytest.mark.slow
 def test_figures_final_kernel(figures):
-    # THEORY: 6e-6 (L = 2 whitened), 9e-4 (L = 2 anisotropic), 4e-3 (L = 3); measured here
+    # Claimed: 6e-6 (L = 2 whitened), 9e-4 (L = 2 anisotropic), 4e-3 (L = 3); measured here
     # 1.8e-6, 1.2e-6, 2.0e-3 (σ = 1e-4, 1e-4, 3e-3).
     for key, tol in [("w2", 6e-6), ("a2", 9e-4), ("w3", 4e-3)]:
         info, _, run = figures[key]
@@ -401,7 +402,7 @@ def test_figures_final_kernel(figures):
 
 @pytest.mark.slow
 def test_figures_overlap_when_loss_fell_ten_percent(figures):
-    # THEORY: 1.000 whitened vs 0.19 anisotropic (not silent).
+    # Claimed: 1.000 whitened vs 0.19 anisotropic (not silent).
     for key in ("w2", "a2", "w3"):
         info, cur, run = figures[key]
         i = np.argmax(run.loss <= 0.9 * run.loss[0])

@@ -276,7 +276,7 @@ def _toy(s, input, variant, lam, times, kernel_output, empirical, subsample, dep
     where = f"{input}:{problem.info.get('source', '')}"
     K0 = check_gram(K0, problem.source_dtype, where)  # symmetric, not all zeros
     try:
-        th._check_gram(K0, Y)
+        th.checks.check_gram(K0, Y)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     fn = th.toy_variant1 if variant == "variant1" else th.toy_variant2

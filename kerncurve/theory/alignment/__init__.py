@@ -1,0 +1,77 @@
+"""Kernels that move: silent alignment of deep linear networks and the NTK-alignment toy model.
+
+Two exactly analysable pictures of a neural tangent kernel that changes during training
+(docs/theory/alignment.md):
+
+* **Silent alignment** (Atanasov, Bordelon & Pehlevan, ICLR 2022, arXiv:2111.00034):
+  `silent` — the final kernel M_∞ = |β_∞|^{2(L−1)/L}(I + (L−1)β̂_∞β̂_∞ᵀ) of a deep linear
+  network trained from small initialization, its time scales and the silence diagnostic
+  cos(ĉ, β̂_∞); `flow` — the predicted time course (the balanced end-to-end flow
+  dβ/dt = −M(β)∇L(β); Arora, Cohen & Hazan, ICML 2018).
+* **NTK-alignment toy model** (a reconstruction from Shan & Bordelon, arXiv:2105.14301):
+  `toy` — function-space gradient flow dΔ/dt = −KΔ with dK/dt = λΔΔᵀ (variant 1) or
+  dK/dt = λ(ΔΔᵀK + KΔΔᵀ) (variant 2), in closed form. It captures that feature learning
+  speeds training, but on real two-layer μP networks it explains at most ~25 % of the
+  kernel change.
+
+Conventions. Data matrices have **samples as rows** (X is P×D, as in kerncurve's HDF5
+files), so the input second moment is Σ = XᵀX/P. The deep-linear loss is the mean
+``(1/2P)|Xβ − y|²``; the toy-model loss is the sum ``½|Δ|²`` (its paper's convention).
+"""
+
+from .flow import AlignmentCurve, alignment_curve, balanced_flow, default_times, predicted_kernels, scalar_curve
+from .silent import (
+    WHITENED_TOL,
+    LinearProblem,
+    SilentAlignment,
+    anisotropy,
+    balanced_kernel,
+    final_beta,
+    initial_scales,
+    linear_problem,
+    silent_alignment,
+    time_scales,
+)
+from .toy import (
+    ToyCurve,
+    ToyRun,
+    kernel_alignment,
+    static_loss,
+    toy_chunk_size,
+    toy_default_times,
+    toy_model,
+    toy_variant1,
+    toy_variant1_scalar,
+    toy_variant2,
+    toy_variant2_isotropic,
+)
+
+__all__ = [
+    "WHITENED_TOL",
+    "LinearProblem",
+    "SilentAlignment",
+    "AlignmentCurve",
+    "ToyCurve",
+    "ToyRun",
+    "linear_problem",
+    "final_beta",
+    "balanced_kernel",
+    "anisotropy",
+    "initial_scales",
+    "time_scales",
+    "silent_alignment",
+    "scalar_curve",
+    "balanced_flow",
+    "alignment_curve",
+    "default_times",
+    "predicted_kernels",
+    "kernel_alignment",
+    "static_loss",
+    "toy_variant1",
+    "toy_variant1_scalar",
+    "toy_variant2",
+    "toy_variant2_isotropic",
+    "toy_model",
+    "toy_chunk_size",
+    "toy_default_times",
+]
