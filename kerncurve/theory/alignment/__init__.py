@@ -19,7 +19,14 @@ files), so the input second moment is Σ = XᵀX/P. The deep-linear loss is the 
 ``(1/2P)|Xβ − y|²``; the toy-model loss is the sum ``½|Δ|²`` (its paper's convention).
 """
 
-from .flow import AlignmentCurve, alignment_curve, balanced_flow, default_times, predicted_kernels, scalar_curve
+from .flow import (
+    AlignmentCurve,
+    alignment_curve,
+    balanced_flow,
+    default_times,
+    predicted_kernels,
+    scalar_curve,
+)
 from .silent import (
     WHITENED_TOL,
     LinearProblem,

@@ -49,25 +49,28 @@ def check_times(t, name="t"):
     return t
 
 
-def check_gram(K0, y):
-    """A symmetric PSD Gram ``K0`` (P, P) and targets (P,) or (P, c) → (K0 symmetrized, Y (P, c))."""
+def check_gram(K0, y, name="K0"):
+    """A symmetric PSD Gram ``K0`` (P, P) and targets (P,) or (P, c) → (K0 symmetrized, Y (P, c)).
+
+    ``name`` is the Gram's name in messages (the parameter, or where it was read from).
+    """
     K0 = np.asarray(K0, dtype=float)
     Y = np.asarray(y, dtype=float)
     if Y.ndim == 1:
         Y = Y[:, None]
     if K0.ndim != 2 or K0.shape[0] != K0.shape[1]:
-        raise InputError(f"K0 must be a square Gram matrix, got shape {K0.shape}", param="K0")
+        raise InputError(f"{name} must be a square Gram matrix, got shape {K0.shape}", param=name)
     if Y.ndim != 2 or Y.shape[0] != K0.shape[0]:
         raise InputError(f"y has shape {Y.shape} but the Gram matrix is {K0.shape[0]}×{K0.shape[0]}; give one "
                          "target row per sample", param="y")
     if not (np.all(np.isfinite(K0)) and np.all(np.isfinite(Y))):
-        raise InputError("K0 or y contain NaN or inf", param="K0")
+        raise InputError(f"{name} or y contain NaN or inf", param=name)
     scale = max(np.max(np.abs(K0)), np.finfo(float).tiny)
     if np.max(np.abs(K0 - K0.T)) > 1e-8 * scale:
-        raise InputError("K0 is not symmetric; symmetrize the Gram matrix ((K + Kᵀ)/2)", param="K0")
+        raise InputError(f"{name} is not symmetric; symmetrize the Gram matrix ((K + Kᵀ)/2)", param=name)
     K0 = 0.5 * (K0 + K0.T)
     ev = np.linalg.eigvalsh(K0)
     if ev[0] < -1e-5 * max(ev[-1], 0.0) or (ev[-1] <= 0 and ev[0] < 0):
-        raise InputError(f"K0 is not positive semi-definite (smallest eigenvalue {ev[0]:.3g}, largest "
-                         f"{ev[-1]:.3g}); the toy model needs a PSD kernel", param="K0")
+        raise InputError(f"{name} is not positive semi-definite (smallest eigenvalue {ev[0]:.3g}, largest "
+                         f"{ev[-1]:.3g}); the toy model needs a PSD kernel", param=name)
     return K0, Y

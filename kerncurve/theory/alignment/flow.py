@@ -16,7 +16,13 @@ from scipy.integrate import solve_ivp
 from kerncurve.errors import NumericalError
 
 from .checks import check_depth, check_times
-from .silent import LinearProblem, SilentAlignment, balanced_kernel, linear_problem, silent_alignment
+from .silent import (
+    LinearProblem,
+    SilentAlignment,
+    balanced_kernel,
+    linear_problem,
+    silent_alignment,
+)
 
 __all__ = ["AlignmentCurve", "scalar_curve", "balanced_flow", "alignment_curve", "default_times", "predicted_kernels"]
 

@@ -30,7 +30,13 @@ the kernel but do not drive training.
 
 from .common import DMFTResult, input_kernel, kernel_alignment, static_kernel_loss
 from .linear import deep_linear, deep_linear_memory
-from .sampler import ACTIVATIONS, initial_ntk, sobol_gaussians, two_layer, two_layer_memory
+from .sampler import (
+    ACTIVATIONS,
+    initial_ntk,
+    sobol_gaussians,
+    two_layer,
+    two_layer_memory,
+)
 
 __all__ = [
     "ACTIVATIONS",
