@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from .._validation import check_choice, check_float, check_floats, check_int, check_seed
+from .._validation import MAX_POINTS, check_choice, check_float, check_floats, check_int, check_seed
 from ..errors import InputError
 from ..io.sizes import memory_budget
 from ..result import numerics_guard
@@ -27,10 +27,20 @@ __all__ = ["align", "AlignResult", "LINEAR_COLUMNS", "LINEAR_EMPIRICAL", "TOY_CO
 
 
 def _times(time):
-    """Sorted distinct times ≥ 0 with one > 0 (None: the mode's default)."""
+    """Sorted distinct times ≥ 0 with one > 0 (None: the mode's default); vectorized for arrays."""
     if time is None:
         return None
-    t = np.unique(check_floats(time, "time", minimum=0.0))
+    try:
+        t = np.asarray(time, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        t = check_floats(time, "time", minimum=0.0)
+    if t.size == 0:
+        raise InputError("time is empty; give at least one time > 0", param="time")
+    if t.size > MAX_POINTS:
+        raise InputError(f"time has {t.size} values, more than the {MAX_POINTS} allowed", param="time")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise InputError(f"time must be finite values ≥ 0, got {t[~(np.isfinite(t) & (t >= 0))][0]!r}", param="time")
+    t = np.unique(t)
     if t[-1] <= 0:
         raise InputError("time must include a value > 0", param="time")
     return t

@@ -188,9 +188,22 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
     """
     from ..theory import dmft as theory
 
-    gammas = check_floats(gamma0, "gamma0", minimum=0.0).tolist()
     t_max = check_float(time, "time", minimum=0.0, strict=True)
     dt = check_float(dt, "dt", minimum=0.0, strict=True)
+    every = check_int(every, "every", minimum=1)
+    ratio = t_max / dt
+    check_count(ratio, "time", MAX_STEPS, unit="steps (time/dt)",
+                way_out=f"raise dt={dt:g} or shorten time={t_max:g}")
+    steps = int(round(ratio))
+    if steps < 1:
+        raise InputError(f"time={t_max:g} is shorter than one step dt={dt:g}; raise time or lower dt", param="time")
+    out_rows = steps // every + 1 + (steps % every != 0)
+    n_gamma = 1 if isinstance(gamma0, str) else int(np.size(gamma0))
+    if n_gamma * out_rows > MAX_POINTS:
+        raise InputError(f"every={every} keeps {out_rows} of {steps + 1} time steps for each of {n_gamma} gamma0 "
+                         f"values: {n_gamma * out_rows} table rows, more than the {MAX_POINTS} allowed; raise "
+                         "every or use fewer gamma0 values", param="every")
+    gammas = check_floats(gamma0, "gamma0", minimum=0.0).tolist()
     check_choice(activation, "activation", ("tanh", "relu", "linear"))
     depth = check_int(depth, "depth", minimum=1, maximum=MAX_DEPTH)
     samples = check_int(samples, "samples", minimum=2, maximum=MAX_SAMPLES)
@@ -204,7 +217,6 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
     damping = check_float(damping, "damping", minimum=0.0, strict=True, maximum=1.0)
     tol = check_float(tol, "tol", minimum=0.0, strict=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1, maximum=MAX_ITER)
-    every = check_int(every, "every", minimum=1)
     width = check_int(width, "width", minimum=1)
     seeds = check_int(seeds, "seeds", minimum=1, maximum=MAX_SEEDS)
     max_memory = check_float(max_memory, "max_memory", minimum=0.0, strict=True)
@@ -215,17 +227,6 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
     if depth > 1 and activation != "linear":
         raise InputError(f"depth={depth} with activation={activation} is not supported yet: deep DMFT is solved for "
                          "linear networks only; use activation=linear or depth=1", param="depth")
-    ratio = t_max / dt
-    check_count(ratio, "time", MAX_STEPS, unit="steps (time/dt)",
-                way_out=f"raise dt={dt:g} or shorten time={t_max:g}")
-    steps = int(round(ratio))
-    if steps < 1:
-        raise InputError(f"time={t_max:g} is shorter than one step dt={dt:g}; raise time or lower dt", param="time")
-    out_rows = steps // every + 1 + (steps % every != 0)
-    if len(gammas) * out_rows > MAX_POINTS:
-        raise InputError(f"every={every} keeps {out_rows} of {steps + 1} time steps for each of {len(gammas)} gamma0 "
-                         f"values: {len(gammas) * out_rows} table rows, more than the {MAX_POINTS} allowed; raise "
-                         "every or use fewer gamma0 values", param="every")
 
     if isinstance(input, (str, bytes, os.PathLike)):
         if any(a is not None for a in (X, y, X_test, y_test)):
