@@ -39,7 +39,8 @@ def _times(time):
     if t.size > MAX_POINTS:
         raise InputError(f"time has {t.size} values, more than the {MAX_POINTS} allowed", param="time")
     if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise InputError(f"time must be finite values ≥ 0, got {t[~(np.isfinite(t) & (t >= 0))][0]!r}", param="time")
+        raise InputError(f"time must be finite values ≥ 0, got {float(t[~(np.isfinite(t) & (t >= 0))][0])!r}",
+                         param="time")
     t = np.unique(t)
     if t[-1] <= 0:
         raise InputError("time must include a value > 0", param="time")

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from .cache import dataset, write_h5
+from .dmft import check_read_size
 from .h5 import lookup, open_h5, read_array
 
 __all__ = ["KERNEL_FORMAT", "KERNEL_FORMAT_VERSION", "read_linear_input", "write_align_kernels"]
@@ -28,8 +29,10 @@ def read_linear_input(path, inputs_key="/inputs", features_key="/features", targ
         if key is None:
             raise InputError(f"{path!r} has neither {inputs_key!r} nor {features_key!r}; the deep "
                              "linear network needs inputs (n, d) (set --inputs-key)")
-        X = read_array(f, key, ndim=(2,), option="--inputs-key", what="inputs (n, d)", memory=memory)
-        y = read_array(f, targets_key, ndim=(1, 2), option="--targets-key", what="targets (n,)", memory=memory)
+        check_read_size(f, [(key, "--inputs-key"), (targets_key, "--targets-key")], memory,
+                        "raise --memory or use a smaller input (--subsample does not help: it draws after reading)")
+        X = read_array(f, key, ndim=(2,), option="--inputs-key", what="inputs (n, d)")
+        y = read_array(f, targets_key, ndim=(1, 2), option="--targets-key", what="targets (n,)")
     if y.shape[0] != X.shape[0]:
         raise InputError(f"{path}:{targets_key} has {y.shape[0]} samples but {key} has {X.shape[0]}; "
                          "they need one row per sample")

@@ -14,7 +14,7 @@ from .cache import dataset, write_h5
 from .h5 import check_meta, has_dataset, open_h5, read_array
 from .sizes import check_bytes
 
-__all__ = ["KERNEL_FORMAT", "KERNEL_FORMAT_VERSION", "read_dmft_input", "write_dmft_kernels"]
+__all__ = ["KERNEL_FORMAT", "KERNEL_FORMAT_VERSION", "read_dmft_input", "write_dmft_kernels", "check_read_size"]
 
 KERNEL_FORMAT = "kerncurve-dmft-kernel"
 KERNEL_FORMAT_VERSION = 1
@@ -33,7 +33,7 @@ def read_dmft_input(path, inputs_key="/inputs", targets_key="/targets", test_key
         if test_key is not None:
             tk, tt = _test_keys(f, test_key, test_targets_key, targets_key)
             keys += [(tk, "--test-key"), (tt, "--test-targets-key")]
-        _check_size(f, keys, memory)
+        check_read_size(f, keys, memory, "raise --max-memory or use a smaller input")
         x = read_array(f, inputs_key, ndim=(2,), option="--inputs-key", what="inputs (P, D)")
         y = _targets(f, targets_key, x.shape[0], "--targets-key")
         x_test = y_test = None
@@ -62,8 +62,9 @@ def _test_keys(f, test_key, test_targets_key, targets_key):
     return tk, tt
 
 
-def _check_size(f, keys, memory):
-    """Refuse datasets whose declared sizes, read as float64, exceed ``memory`` bytes together."""
+def check_read_size(f, keys, memory, way_out):
+    """Refuse datasets ``keys`` ([(key, option)]) whose declared sizes, read as float64, exceed
+    ``memory`` bytes together (before anything is read)."""
     if memory is None:
         return
     total, shapes = 0.0, []
@@ -71,8 +72,7 @@ def _check_size(f, keys, memory):
         obj = check_meta(f, key, ndim=(1, 2), option=option)
         total += 8.0 * float(np.prod(obj.shape, dtype=np.float64))
         shapes.append(f"{key} {obj.shape}")
-    check_bytes(total, memory, f"reading {', '.join(shapes)} of {f.filename}",
-                way_out="raise --max-memory or use a smaller input")
+    check_bytes(total, memory, f"reading {', '.join(shapes)} of {f.filename}", way_out=way_out)
 
 
 def _targets(f, key, n, option):
