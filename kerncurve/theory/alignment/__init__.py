@@ -19,66 +19,9 @@ files), so the input second moment is Σ = XᵀX/P. The deep-linear loss is the 
 ``(1/2P)|Xβ − y|²``; the toy-model loss is the sum ``½|Δ|²`` (its paper's convention).
 """
 
-from .flow import (
-    AlignmentCurve,
-    alignment_curve,
-    balanced_flow,
-    default_times,
-    predicted_kernels,
-    scalar_curve,
-)
-from .silent import (
-    WHITENED_TOL,
-    LinearProblem,
-    SilentAlignment,
-    anisotropy,
-    balanced_kernel,
-    final_beta,
-    initial_scales,
-    linear_problem,
-    silent_alignment,
-    time_scales,
-)
-from .toy import (
-    ToyCurve,
-    ToyRun,
-    kernel_alignment,
-    static_loss,
-    toy_chunk_size,
-    toy_default_times,
-    toy_model,
-    toy_variant1,
-    toy_variant1_scalar,
-    toy_variant2,
-    toy_variant2_isotropic,
-)
+from . import checks, flow, silent, toy
+from .flow import *  # noqa: F403 - re-exported: see each module's __all__
+from .silent import *  # noqa: F403
+from .toy import *  # noqa: F403
 
-__all__ = [
-    "WHITENED_TOL",
-    "LinearProblem",
-    "SilentAlignment",
-    "AlignmentCurve",
-    "ToyCurve",
-    "ToyRun",
-    "linear_problem",
-    "final_beta",
-    "balanced_kernel",
-    "anisotropy",
-    "initial_scales",
-    "time_scales",
-    "silent_alignment",
-    "scalar_curve",
-    "balanced_flow",
-    "alignment_curve",
-    "default_times",
-    "predicted_kernels",
-    "kernel_alignment",
-    "static_loss",
-    "toy_variant1",
-    "toy_variant1_scalar",
-    "toy_variant2",
-    "toy_variant2_isotropic",
-    "toy_model",
-    "toy_chunk_size",
-    "toy_default_times",
-]
+__all__ = silent.__all__ + flow.__all__ + toy.__all__
