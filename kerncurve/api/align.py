@@ -4,7 +4,14 @@ import os
 
 import numpy as np
 
-from .._validation import MAX_POINTS, check_choice, check_float, check_floats, check_int, check_seed
+from .._validation import (
+    MAX_POINTS,
+    check_choice,
+    check_float,
+    check_floats,
+    check_int,
+    check_seed,
+)
 from ..errors import InputError
 from ..io.sizes import memory_budget
 from ..result import numerics_guard

@@ -19,7 +19,7 @@ files), so the input second moment is Σ = XᵀX/P. The deep-linear loss is the 
 ``(1/2P)|Xβ − y|²``; the toy-model loss is the sum ``½|Δ|²`` (its paper's convention).
 """
 
-from . import checks, flow, silent, toy
+from . import checks, flow, silent, toy  # noqa: F401 - checks: the argument checks, for the api
 from .flow import *  # noqa: F403 - re-exported: see each module's __all__
 from .silent import *  # noqa: F403
 from .toy import *  # noqa: F403
