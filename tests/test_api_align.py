@@ -163,6 +163,8 @@ def test_bad_arrays(aniso_file, toy_file):
     _bad("gram", gram=K - 2 * np.eye(len(K)), y=yt, **toy)
     _bad("gram", gram=np.zeros_like(K), y=yt, **toy)
     _bad("y", gram=K, y=yt[:-2], **toy)
+    _bad("kernel", gram=K, y=yt, kernel="rbf", **toy)
+    _bad("gram", gram=K, y=yt, **lin)
 
 
 def test_toy_on_a_spectrum_cache_is_refused(tmp_path, toy_file):

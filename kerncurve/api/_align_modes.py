@@ -188,6 +188,9 @@ def _toy_data(input, X, y, gram, keys, budget):
             K0 = problem.gram
         where = f"{input}:{problem.info.get('source', '')}"
         return K0, problem.targets, where, problem.info, problem.source_dtype
+    if keys["kernel"] is not None:
+        raise InputError(f"kernel={keys['kernel']} builds the Gram from an HDF5 input's raw inputs; with arrays pass "
+                         "gram (n, n) or features X", param="kernel")
     if (gram is None) == (X is None) or y is None:
         raise InputError("input is needed: an HDF5 path, or the arrays gram (n, n) (or features X (n, d)) and y",
                          param="input")

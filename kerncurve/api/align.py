@@ -154,6 +154,9 @@ def align(input=None, *, depth=None, init=None, width=200, toy=None, lam=None, t
         return toy_mode(input, X, y, gram, toy, lam, keys, max_samples=_max_samples, **opts)
     if lam is not None:
         raise InputError("lam belongs to the toy model; add toy=variant1 or toy=variant2", param="lam")
+    if gram is not None:
+        raise InputError("gram is for the toy model (toy=variant1|variant2); the deep linear network takes X and y",
+                         param="gram")
     for name, value in (("depth", depth), ("init", init)):
         if value is None:
             raise InputError(f"{name} is needed: give depth=L and init=σ (deep linear network), or toy=variant1|"
