@@ -3,7 +3,7 @@
 * ``align_whitened.h5`` / ``align_anisotropic.h5``: a linear teacher on D = 20, P = 60
   inputs (``/inputs``, ``/targets``), with XᵀX/P = I exactly, or with a condition-200
   second moment and a teacher whose early-alignment direction ĉ has cos(ĉ, β̂*) = 0.19
-  (THEORY.md §7.1's measured cases).
+  (the measured cases of docs/theory/alignment.md).
 * ``align_toy.h5``: 60 points on a noisy circle in R² (``/inputs``), an RBF Gram
   (bandwidth 1, ``/gram``) and a target sin(3θ) (``/targets``) for the toy model.
 """

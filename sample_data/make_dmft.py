@@ -2,8 +2,8 @@
 
 ``dmft.h5``: P = 8 training and Q = 32 test points in D = 16 dimensions (standard Gaussian
 inputs), a single-index tanh teacher ``y = tanh(2 x.beta / sqrt(D))`` scaled to unit mean
-square on the training points — the setting of THEORY.md §8's measurements (two-layer tanh,
-P = 8, D = 16). ``dmft_linear.h5``: the same inputs with a linear teacher, for the
+square on the training points — the setting of the measurements in docs/theory/dmft.md
+(two-layer tanh, P = 8, D = 16). ``dmft_linear.h5``: the same inputs with a linear teacher, for the
 deep-linear solver. Seeded: reproducible bit for bit on one platform.
 """
 

@@ -1,4 +1,4 @@
-"""DMFT (THEORY.md §8): limits, solver agreement, and trained muP networks."""
+"""DMFT (docs/theory/dmft.md): limits, solver agreement, and trained muP networks."""
 
 import numpy as np
 import pytest
@@ -6,6 +6,7 @@ import pytest
 from kerncurve.errors import NumericalError
 from kerncurve.simulate.dmft import train_networks
 from kerncurve.theory import dmft
+from kerncurve.theory.dmft import iterate
 
 
 def problem(P=8, D=16, Q=0, seed=0, linear=False):
@@ -57,7 +58,7 @@ def test_sampled_kernel_matches_quadrature():
     r = dmft.two_layer(kx, y, 0.0, 0.05, 0.05, "tanh", samples=2**14)
     k0 = dmft.initial_ntk(kx, "tanh")
     err = np.max(np.abs(r.kernel[0] - k0)) / np.max(np.abs(k0))
-    # THEORY: 4e-4 at 2^17 samples; Sobol error shrinks roughly like 1/n
+    # 4e-4 was measured at 2^17 samples; Sobol error shrinks roughly like 1/n
     assert err < 3e-3
 
 
@@ -183,7 +184,7 @@ def test_deep_linear_partial_result_on_later_failure(monkeypatch):
     x, y, *_ = problem(P=3, D=5, linear=True)
     kx = dmft.input_kernel(x)
     calls = {"n": 0}
-    orig = dmft._deep_step
+    orig = iterate._deep_step
 
     def flaky(state, *args):
         calls["n"] += 1
@@ -192,7 +193,7 @@ def test_deep_linear_partial_result_on_later_failure(monkeypatch):
             new.residual[:] = np.nan
         return new, K, f
 
-    monkeypatch.setattr(dmft, "_deep_step", flaky)
+    monkeypatch.setattr(iterate, "_deep_step", flaky)
     with pytest.raises(NumericalError) as info:
         dmft.deep_linear(kx, y, 1.0, 1.0, 0.05, depth=2, window=5, method="iterate")
     part = info.value.partial
@@ -248,7 +249,7 @@ def test_two_layer_dmft_matches_small_networks():
 @pytest.mark.slow
 def test_two_layer_tanh_matches_networks_and_gap_shrinks_with_width():
     """Must reach: P = 8, dt = 0.05, gamma0 in {0, .5, 1, 2}: max_t |dL|/L(0) < 1.5e-2 at
-    N = 2000 (3 seeds), shrinking from N = 500. THEORY measured 1.2e-2 / 7.7e-3 (N = 500 /
+    N = 2000 (3 seeds), shrinking from N = 500. Measured earlier: 1.2e-2 / 7.7e-3 (N = 500 /
     2000). The shrinkage is asserted on the worst gamma0 and on the root mean square over
     gamma0: with 3 seeds a single gamma0 is within seed noise of its neighbour widths."""
     x, y, *_ = problem()
@@ -268,7 +269,7 @@ def test_two_layer_tanh_matches_networks_and_gap_shrinks_with_width():
 @pytest.mark.slow
 @pytest.mark.parametrize("depth, gamma0", [(2, 1.5), (3, 2.0)])
 def test_deep_linear_matches_trained_deep_linear_networks(depth, gamma0):
-    # THEORY: depth 2 matched trained networks up to gamma0 = 2 (gap 3.3e-3 at N = 8000), and
+    # Depth 2 has matched trained networks up to gamma0 = 2 (gap 3.3e-3 at N = 8000), and
     # the damped iteration diverged at depth 3, gamma0 = 2; the forward pass has no such
     # trouble. Here N = 2000, 4 seeds: measured 4-5e-3 (N = 500: 1.8-2.4e-2). Without the
     # response terms A, B the gap would be ~6e-2.

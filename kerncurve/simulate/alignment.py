@@ -1,4 +1,4 @@
-"""Brute-force checks of §7: trained deep linear networks and integrated toy-model ODEs.
+"""Brute-force checks of the alignment theory: trained deep linear networks and toy-model ODEs.
 
 * `train_deep_linear` integrates the gradient flow of a finite-width deep linear network
   f(x) = w_Lᵀ W_{L−1}⋯W₁x from i.i.d. N(0, σ²) weights (scipy DOP853), tracking the NTK
@@ -19,7 +19,8 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 from kerncurve.errors import InputError, NumericalError
-from kerncurve.theory.alignment import _check_depth, _check_positive, linear_problem
+from kerncurve.theory.alignment import linear_problem
+from kerncurve.theory.alignment.checks import check_depth, check_positive
 
 __all__ = [
     "DeepLinearRun",
@@ -36,7 +37,7 @@ def init_weights(D: int, width: int, depth: int, sigma: float, rng):
 
     With depth 1 the only layer is W₁ (1×D).
     """
-    _check_depth(depth)
+    check_depth(depth)
     shapes = [(width if depth > 1 else 1, D)]
     shapes += [(width, width)] * (depth - 2)
     if depth > 1:
@@ -119,15 +120,15 @@ def train_deep_linear(X, y, depth: int, sigma: float, width: int, times, seed: i
     rtol : float
         DOP853 relative tolerance.
     """
-    _check_depth(depth)
-    _check_positive(sigma, "--init")
+    check_depth(depth)
+    check_positive(sigma, "sigma")
     if int(width) != width or width < 1:
-        raise InputError(f"--width must be a positive integer, got {width}")
+        raise InputError(f"width must be a positive integer, got {width}", param="width")
     prob = linear_problem(X, y)
     D = prob.sigma.shape[0]
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or np.any(times < 0) or np.any(np.diff(times) < 0):
-        raise InputError("recording times must be a non-decreasing list of values ≥ 0 (--time)")
+        raise InputError("times must be a non-decreasing list of values ≥ 0", param="times")
     rng = np.random.default_rng(seed)
     Ws = init_weights(D, int(width), depth, sigma, rng)
     shapes = [W.shape for W in Ws]

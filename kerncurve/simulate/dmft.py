@@ -1,6 +1,6 @@
 """Finite-width mean-field (muP) networks trained by gradient descent, to check the DMFT.
 
-Parametrization of THEORY.md §8: ``h1 = W0 x / sqrt(D)``, ``h^{l+1} = W^l phi(h^l) / sqrt(N)``,
+Parametrization of docs/theory/dmft.md: ``h1 = W0 x / sqrt(D)``, ``h^{l+1} = W^l phi(h^l) / sqrt(N)``,
 ``f = w . phi(h^L) / (gamma0 N)`` with all weights N(0, 1); full-batch gradient descent on
 ``L = |y - f|^2 / (2P)`` with learning rate ``eta gamma0^2 N`` (time ``t = eta * step``);
 the initial output ``f0`` is subtracted (centered network). ``gamma0 = 0`` is the lazy
