@@ -181,7 +181,7 @@ def test_bad_inputs_raise_input_error():
 def test_dropped_modes_keep_their_power_apart():
     spec = dyn.as_spectrum([1.0, 0.0, 0.5], [0.2, 0.3, 0.1])
     np.testing.assert_array_equal(spec.eigenvalues, [1.0, 0.5])
-    assert spec.dropped_power == pytest.approx(0.3)
+    assert spec.residual_power == pytest.approx(0.3)
 
 
 # ----------------------------------------------------------------------------- scaling
