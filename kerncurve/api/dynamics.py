@@ -39,7 +39,11 @@ def _values(values, param, *, integer=False, allow_inf=True, minimum=0.0, strict
     if arr.size == 0:
         raise InputError(f"{param} is empty; give at least one value", param=param)
     check_count(arr.size, param, MAX_POINTS, unit="values")
-    bad = np.isnan(arr) | (np.isinf(arr) & ~allow_inf) | (arr < minimum) | (strict & (arr == minimum))
+    bad = np.isnan(arr) | (arr < minimum)
+    if not allow_inf:
+        bad |= np.isinf(arr)
+    if strict:
+        bad |= arr == minimum
     if integer:
         fin = np.isfinite(arr)
         bad |= fin & ((arr != np.round(arr)) | (arr < 1) | (arr > MAX_SAMPLES))
