@@ -153,6 +153,7 @@ def test_lr_above_the_edge_warns_from_the_library(relu):
     (["--steps", "900000000", "--model", "gaussian"], ["--steps", "floating-point operations"]),
     (["--compute", "1000000000000000"], ["--compute", "steps", "1e+09"]),
     (["--compute", "100000000000", "--batch", "1000"], ["--compute", "floating-point"]),
+    (["--compute", "10000000", "--lr", "opt"], ["--compute", "floating-point", "--lr opt"]),
     (["--runs", "100000000000", "--empirical"], ["--runs", "1e+06"]),
     (["--runs", "1000000", "--empirical", "--steps", "100000"], ["--runs", "simulation", "allowed"]),
     (["--batch", "100000000", "--empirical", "--runs", "1000"], ["memory budget", "--runs"]),

@@ -31,6 +31,7 @@ MAX_STEPS = 10**9  # steps of one curve (a Python-level loop)
 MAX_RUNS = 10**6
 WORK_BUDGET = 1e12  # floating-point operations of the recursions, and of the simulation (tens of minutes)
 STEP_COST = 3e3  # the Python overhead of one step (~3 µs), in floating-point operations' worth of time
+OPT_EVALS = 20  # final-loss evaluations of one lr='opt' search (bounded scalar search: 13–16 measured)
 
 
 class SGDRun(NamedTuple):
@@ -74,17 +75,18 @@ def _bar(progress, description, total):
     return progress(description, total)
 
 
-def _check_work(data, model, combos, train_size, empirical, runs, compute_given):
+def _check_work(data, model, combos, train_size, empirical, runs, compute_given, use_opt):
     """Refuse, before any recursion runs, a call whose arithmetic or simulation memory is absurd."""
     from ..io.sizes import check_bytes, memory_budget
 
     r, n, dim = data.spectrum.rank, data.n, data.dim
     per_step = {"gaussian": r, "empirical": 2.0 * n * r * r,
                 "multipass": 2.0 * (train_size or 0) * dim * dim + 2.0 * dim**3}[model]
-    work = sum(t for _, _, t in combos) * (per_step + STEP_COST)
+    work = sum(t for _, _, t in combos) * (per_step + STEP_COST) * (1 + OPT_EVALS * use_opt)
     name = "compute" if compute_given else "steps"
     check_count(work, name, WORK_BUDGET, unit="floating-point operations in the recursions (tens of minutes per 1e12)",
                 way_out=f"use fewer {name}= or fewer lr=, batch= or noise= values"
+                        + (", a given lr= instead of the search lr=opt" if use_opt else "")
                         + ("" if model == "gaussian" else ", or model=gaussian"))
     if empirical:
         m_max = max(m for m, _, _ in combos)
@@ -245,7 +247,7 @@ def _run(data, lrs, use_opt, lr_frac, batches, steps, points, noises, model, com
 
     n_curves = (1 if use_opt or lr_frac is not None else len(lrs)) * len(noises)
     _check_work(data, model, [(m, None, grid(m)[0]) for m in batches for _ in range(n_curves)], train_size,
-                empirical, runs, compute is not None)
+                empirical, runs, compute is not None, use_opt)
 
     edges = {}
     with _bar(progress, "stability edges", len(batches)) as advance:
