@@ -1,12 +1,12 @@
 """`kerncurve.dynamics` (the Python API): equal to the command line, every bad argument, every budget."""
 
-import json
 import time
 
 import numpy as np
 import pytest
 
 import kerncurve as kc
+from api_checks import raises_input_error, same_as_cli
 from conftest import gaussian_features, one_error, write_h5
 
 
@@ -14,18 +14,6 @@ from conftest import gaussian_features, one_error, write_h5
 def small(tmp_path):
     x, y = gaussian_features(300, 20, seed=5)
     return write_h5(tmp_path / "small.h5", features=x, targets=y), x, y
-
-
-def _same(cli_stdout, result):
-    obj = json.loads(cli_stdout)
-    rows = obj["rows"]
-    api = result.to_dict()
-    assert list(rows[0]) == list(api)
-    for col, vals in api.items():
-        got = np.array([float(r[col]) for r in rows])
-        np.testing.assert_allclose(vals, got, rtol=1e-12, atol=0, err_msg=col)
-    assert obj["summary"] == json.loads(result.to_json())["summary"]
-    assert obj["params"] == json.loads(result.to_json())["params"]
 
 
 @pytest.mark.parametrize("args,kwargs", [
@@ -41,7 +29,7 @@ def test_api_equals_cli(run, small, args, kwargs):
     path, _, _ = small
     r = run("dynamics", path, *args, "--json", "-q")
     assert r.exit_code == 0, r.stderr
-    _same(r.stdout, kc.dynamics(path, **kwargs))
+    same_as_cli(r.stdout, kc.dynamics(path, **kwargs))
 
 
 def test_spectrum_and_arrays_agree(small):
@@ -65,10 +53,7 @@ def test_warnings_come_from_the_library(small):
 
 
 def _bad(param, **kwargs):
-    with pytest.raises(ValueError) as e:
-        kc.dynamics(**kwargs)
-    assert isinstance(e.value, kc.InputError)
-    assert str(e.value).startswith(param) or f"{param}=" in str(e.value), str(e.value)
+    raises_input_error(kc.dynamics, param, **kwargs)
 
 
 @pytest.mark.parametrize("param,kwargs", [
