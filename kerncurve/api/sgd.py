@@ -75,26 +75,31 @@ def _bar(progress, description, total):
     return progress(description, total)
 
 
-def _check_work(data, model, combos, train_size, empirical, runs, compute_given, use_opt):
-    """Refuse, before any recursion runs, a call whose arithmetic or simulation memory is absurd."""
+def _check_work(data, model, curves, train_size, empirical, runs, compute_given, use_opt):
+    """Refuse, before any recursion runs, a call whose arithmetic or simulation memory is absurd.
+
+    ``curves``: (batch, steps) of every curve.
+    """
     from ..io.sizes import check_bytes, memory_budget
 
     r, n, dim = data.spectrum.rank, data.n, data.dim
     per_step = {"gaussian": r, "empirical": 2.0 * n * r * r,
                 "multipass": 2.0 * (train_size or 0) * dim * dim + 2.0 * dim**3}[model]
-    work = sum(t for _, _, t in combos) * (per_step + STEP_COST) * (1 + OPT_EVALS * use_opt)
+    work = sum(t for _, t in curves) * (per_step + STEP_COST) * (1 + OPT_EVALS * use_opt)
     name = "compute" if compute_given else "steps"
     check_count(work, name, WORK_BUDGET, unit="floating-point operations in the recursions (tens of minutes per 1e12)",
                 way_out=f"use fewer {name}= or fewer lr=, batch= or noise= values"
                         + (", a given lr= instead of the search lr=opt" if use_opt else "")
                         + ("" if model == "gaussian" else ", or model=gaussian"))
     if empirical:
-        m_max = max(m for m, _, _ in combos)
+        m_max = max(m for m, _ in curves)
         # per run: the drawn batch (m, d) and its residuals, the readout and its population loss
         check_bytes(8.0 * runs * (2 * m_max * (dim + 1) + 3 * dim), memory_budget(None),
-                    f"runs={runs} simulated runs with batches of {m_max}", way_out="use fewer runs= or a smaller batch=")
-        sim = sum(t * (3.0 * runs * m * dim + STEP_COST) for m, _, t in combos)
-        check_count(sim, "runs", WORK_BUDGET, unit="floating-point operations in the simulation (tens of minutes per 1e12)",
+                    f"runs={runs} simulated runs with batches of {m_max}",
+                    way_out="use fewer runs= or a smaller batch=")
+        sim = sum(t * (3.0 * runs * m * dim + STEP_COST) for m, t in curves)
+        check_count(sim, "runs", WORK_BUDGET,
+                    unit="floating-point operations in the simulation (tens of minutes per 1e12)",
                     way_out="use fewer runs= or steps=")
 
 
@@ -241,12 +246,11 @@ def _run(data, lrs, use_opt, lr_frac, batches, steps, points, noises, model, com
         train = {z: (psi[idx], y[idx] + (np.sqrt(z) * eps if z > 0 else 0.0)) for z in noises}
         train_problem = th.prepare(psi[idx], y[idx])  # the edge depends on the training features only
 
-    def grid(m):
-        t = compute // m if compute is not None else steps
-        return t, _out_steps(t, points)
+    def steps_of(m):
+        return compute // m if compute is not None else steps
 
     n_curves = (1 if use_opt or lr_frac is not None else len(lrs)) * len(noises)
-    _check_work(data, model, [(m, None, grid(m)[0]) for m in batches for _ in range(n_curves)], train_size,
+    _check_work(data, model, [(m, steps_of(m)) for m in batches for _ in range(n_curves)], train_size,
                 empirical, runs, compute is not None, use_opt)
 
     edges = {}
@@ -259,7 +263,8 @@ def _run(data, lrs, use_opt, lr_frac, batches, steps, points, noises, model, com
     combos = []  # in the order batch, lr, noise
     with _bar(progress, "optimizing lr", len(batches) * len(noises) if use_opt else 0) as advance:
         for m in batches:
-            t, out_steps = grid(m)
+            t = steps_of(m)
+            out_steps = _out_steps(t, points)
             if use_opt:
                 source = data.problem if data.has_samples else data.spectrum
                 for z in noises:

@@ -22,7 +22,8 @@ _INPUT_OPTIONS = ("features_key", "gram_key", "targets_key", "inputs_key", "kern
                   "top_eigen", "memory", "engine", "scheduler", "scheduler_timeout")
 _FRONTIER_LABELS = {"width_exponent": "fitted N* ∝ C^x", "time_exponent": "fitted t* ∝ C^x",
                     "loss_exponent": "fitted L* ∝ C^x", "predicted_width_exponent": "predicted N* exponent (b, a)",
-                    "predicted_time_exponent": "predicted t* exponent", "predicted_loss_exponent": "predicted L* exponent"}
+                    "predicted_time_exponent": "predicted t* exponent",
+                    "predicted_loss_exponent": "predicted L* exponent"}
 
 
 def parse_spec(text, option, *, allow_inf=True):
