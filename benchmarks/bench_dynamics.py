@@ -1,8 +1,8 @@
-"""Benchmark of `kerncurve dynamics` (issue 7): one theory point vs the simulation that checks it.
+"""Benchmark of `kerncurve dynamics`: one theory point vs the simulation that checks it.
 
 Ours: the theory loss at one (N, P, t) on a power-law spectrum with 10⁴ modes (κ(z)
 continuation + 32×32 Talbot sum). Baseline: the 40-draw exact gradient-flow simulation at
-M = 2000 modes that the theory is checked against (issue 7: ≥ 20× cheaper). Both are timed
+M = 2000 modes that the theory is checked against (the theory should be ≥ 20× cheaper). Both are timed
 in the same run, as the best of ``repeats`` (CPU-bound, single-threaded BLAS recommended).
 """
 

@@ -1,4 +1,4 @@
-"""Sample data of `kerncurve dynamics`: an exact power-law spectrum (THEORY §4's test case).
+"""Sample data of `kerncurve dynamics`: an exact power-law spectrum (the frontier's test case in docs/theory/dynamics.md).
 
 ``make(outdir)`` writes ``powerlaw_spectrum.h5``, a spectrum cache (the format written by
 ``kerncurve spectrum --save``) with M = 10 000 modes, eigenvalues λ_k = k^-1.5 and target power

@@ -1,4 +1,4 @@
-"""CLI tests of `kerncurve dynamics` on tiny HDF5 files (CONTRACT §1, §3; issue 7)."""
+"""CLI tests of `kerncurve dynamics` on tiny HDF5 files."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Tests of theory/dynamics.py (THEORY §4) against closed forms, limits and exact gradient flow."""
+"""Tests of kerncurve.theory.dynamics against closed forms, limits and exact gradient flow."""
 
 import numpy as np
 import pytest
@@ -25,7 +25,7 @@ def ref_df_root(lam, m):
 
 
 def ref_ridgeless(lam, pw, P):
-    """THEORY §1, ridgeless, noise-free, written the plain way (γ = Σ L²/P)."""
+    """The ridgeless, noise-free kernel learning curve written the plain way (γ = Σ L²/P)."""
     k = ref_df_root(lam, P)
     L = lam / (lam + k)
     gamma = np.sum(L**2) / P
@@ -45,7 +45,7 @@ def test_contour_reproduces_gradient_flow_at_infinite_width_and_data():
     big = exact > 1e-6 * PW.sum()
     np.testing.assert_allclose(got[big], exact[big], rtol=1e-6)
     assert np.all(np.abs(got - exact) <= 1e-10 * PW.sum())
-    # THEORY §4 measured 2e-11 relative; we should be close to that where L is not tiny.
+    # the Talbot inversion is accurate to ~1e-11 relative where L is not tiny
     assert np.max(np.abs(got[big] / exact[big] - 1)) < 1e-8
 
 
@@ -181,12 +181,12 @@ def test_bad_inputs_raise_input_error():
 def test_dropped_modes_keep_their_power_apart():
     spec = dyn.as_spectrum([1.0, 0.0, 0.5], [0.2, 0.3, 0.1])
     np.testing.assert_array_equal(spec.eigenvalues, [1.0, 0.5])
-    assert spec.dropped_power == pytest.approx(0.3)
+    assert spec.residual_power == pytest.approx(0.3)
 
 
 # ----------------------------------------------------------------------------- scaling
 def test_width_plateau_exponent_saturates_at_b():
-    # THEORY §4: P = ∞ plateau ∝ N^{-min(a-1, b)}, slope −1.50 at b = 1.5, a ∈ {3.5, 5}.
+    # P = ∞ plateau ∝ N^{-min(a-1, b)}, slope −1.50 at b = 1.5, a ∈ {3.5, 5}.
     for a, slope in [(2.0, -1.0), (3.5, -1.5), (5.0, -1.5)]:
         lam, pw = power_law(200_000, 1.5, a)
         N = np.array([100.0, 1000.0])
@@ -237,7 +237,7 @@ def test_compute_frontier_exponents_small():
 @pytest.mark.slow
 def test_compute_frontier_exponents_large():
     fr = _check_frontier(10_000, np.logspace(2, 7, 11))
-    # THEORY §4 measured 0.403 / 0.597 / −0.397
+    # measured 0.403 / 0.597 / −0.397 (docs/theory/dynamics.md)
     assert fr.fitted.width == pytest.approx(0.403, abs=0.01)
 
 
@@ -271,7 +271,7 @@ def test_theory_matches_gradient_flow_small():
 
 
 @pytest.mark.slow
-def test_theory_matches_gradient_flow_issue_sizes():
-    # Issue 7 "Must reach": M = 2000, 40 draws, b = 1.5, a = 2, within max(4 %, 3 SEM).
+def test_theory_matches_gradient_flow_at_2000_modes():
+    # M = 2000, 40 draws, b = 1.5, a = 2, within max(4 %, 3 SEM).
     _agree(2000, 40, [(np.inf, 200), (200, np.inf), (200, 400), (400, 200), (100, 1000)],
            np.array([10.0, 1e3, 1e5]), seed=0)

@@ -1,4 +1,4 @@
-"""Exact gradient flow of the random-feature model of THEORY §4, for checking the theory.
+"""Exact gradient flow of the random-feature model of `kerncurve.theory.dynamics`, for checking the theory.
 
 Teacher y = w*·ψ with ψ ~ N(0, diag λ) (M modes), student f = (1/√N) w·Aψ with
 A ∈ R^{N×M} i.i.d. N(0, 1), P samples Ψ (P×M), gradient flow on (1/2P) Σ_μ (f − y)² from
