@@ -6,7 +6,7 @@ import json
 import h5py
 import numpy as np
 import pytest
-from apicheck import bad_call, refused_fast
+from api_checks import bad_call, refused_fast
 from conftest import write_h5
 from test_cli_align import aniso_file, toy_file  # noqa: F401 - fixtures
 
