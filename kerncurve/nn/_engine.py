@@ -3,7 +3,9 @@
 One run = one seed × one base learning rate η₀. Runs are vectorized with `jax.vmap` (seeds
 inside, learning rates outside; every learning rate of a seed starts from the same weights
 and sees the same minibatches), steps with `jax.lax.scan`, layers with `jax.lax.scan` inside
-the model. A run whose loss turns non-finite or exceeds ``DIVERGED × L(0)`` is frozen: its
+the model. Initial weights and minibatch orders come in as arrays (drawn by numpy in
+`kerncurve.nn.train.draws`): random-number generation inside a vmapped program would cost
+seconds of XLA compilation for every network shape. A run whose loss turns non-finite or exceeds ``DIVERGED × L(0)`` is frozen: its
 parameters and optimizer state stop changing (a mask, not an exception), and every loss
 recorded from then on is ``inf``.
 """
@@ -15,7 +17,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from kerncurve.nn.model import forward, hidden_states, init_params, mse
+from kerncurve.nn.model import forward, hidden_states, mse
 
 DIVERGED = 1e3
 BETA1, BETA2 = 0.9, 0.999
@@ -62,13 +64,11 @@ def _optimizer(optimizer, lr, eps):
     return init, update
 
 
-def _setup(key, eta0, x, y, mult, lrf, eps, s):
-    """Initial weights, the loss of the model in use, and the optimizer of one run."""
-    k_init, k_data = jax.random.split(key)
-    params0 = init_params(k_init, x.shape[1], s["width"], s["depth"], y.shape[1], x.dtype)
+def _setup(params0, eta0, mult, lrf, eps, s):
+    """The loss model and the optimizer of one run."""
     model = _model(params0, mult, s["activation"], s["centred"], s["linearized"])
     init, update = _optimizer(s["optimizer"], eta0 * lrf, eps)
-    return k_data, params0, model, init, update
+    return model, init, update
 
 
 def _offsets(params0, mult, s, *xs):
@@ -78,22 +78,21 @@ def _offsets(params0, mult, s, *xs):
     return [None if x is None else jnp.zeros((x.shape[0], 1), x.dtype) for x in xs]
 
 
-def _train_one(key, eta0, x, y, xt, yt, record, mult, lrf, eps, s):
-    k_data, params0, model, opt_init, opt_update = _setup(key, eta0, x, y, mult, lrf, eps, s)
+def _train_one(params0, order, eta0, x, y, xt, yt, record, mult, lrf, eps, s):
+    model, opt_init, opt_update = _setup(params0, eta0, mult, lrf, eps, s)
     f0, f0t = _offsets(params0, mult, s, x, xt)
     loss = lambda p, xb, yb, fb: mse(model(p, xb, fb), yb)
     grad = jax.value_and_grad(loss)
     l0 = jnp.maximum(loss(params0, x, y, f0), jnp.finfo(x.dtype).tiny)
     inf = jnp.asarray(jnp.inf, x.dtype)
-    P, B = x.shape[0], s["batch"]
+    B = s["batch"]
 
     def step(carry, xs):
         params, state, alive = carry
-        t, rec = xs
+        t, rec, idx = xs
         if B is None:
             xb, yb, fb = x, y, f0
         else:
-            idx = jax.random.choice(jax.random.fold_in(k_data, t), P, (B,), replace=False)
             xb, yb, fb = x[idx], y[idx], f0[idx]
         value, g = grad(params, xb, yb, fb)
         alive = alive & jnp.isfinite(value) & (value <= DIVERGED * l0)
@@ -112,33 +111,34 @@ def _train_one(key, eta0, x, y, xt, yt, record, mult, lrf, eps, s):
         return (params, state, alive), out
 
     ts = jnp.arange(s["steps"] + 1)
-    (_, _, alive), out = jax.lax.scan(step, (params0, opt_init(params0), jnp.asarray(True)), (ts, record))
+    (_, _, alive), out = jax.lax.scan(step, (params0, opt_init(params0), jnp.asarray(True)), (ts, record, order))
     out["diverged"] = ~alive
     return out
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def train_grid(keys, eta0s, x, y, xt, yt, record, mult, lrf, eps, **static):
-    """Train len(eta0s) × len(keys) runs; arrays (lr, seed, steps + 1) plus ``diverged`` (lr, seed).
+def train_grid(params0, orders, eta0s, x, y, xt, yt, record, mult, lrf, eps, **static):
+    """Train len(eta0s) × seeds runs; arrays (lr, seed, steps + 1) plus ``diverged`` (lr, seed).
 
-    ``train`` holds the full training loss at recorded steps (0 elsewhere when minibatched),
+    ``params0`` holds each seed's initial weights (leading seed axis), ``orders`` the
+    minibatch indices (seed, steps + 1, batch) (full batch: (seed, steps + 1, 0)). ``train`` holds the full training loss at recorded steps (0 elsewhere when minibatched),
     ``curve`` the loss on each step's batch, ``test`` the test loss at recorded steps.
     """
-    def run(key, eta0):
-        return _train_one(key, eta0, x, y, xt, yt, record, mult, lrf, eps, static)
+    def run(p0, order, eta0):
+        return _train_one(p0, order, eta0, x, y, xt, yt, record, mult, lrf, eps, static)
 
-    return jax.vmap(jax.vmap(run, (0, None)), (None, 0))(keys, eta0s)
+    return jax.vmap(jax.vmap(run, (0, 0, None)), (None, None, 0))(params0, orders, eta0s)
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def coord_grid(keys, eta0, x, y, mult, lrf, eps, **static):
+def coord_grid(params0, eta0, x, y, mult, lrf, eps, **static):
     """RMS of every layer's h^ℓ and of h^ℓ(k) − h^ℓ(0) for k = 0..steps, per seed; and h at 0 and at the end.
 
     Returns ``rms`` and ``delta`` of shape (seed, steps + 1, L + 1) and ``h0``, ``h_end`` of
     shape (seed, L + 1, n, N).
     """
-    def run(key):
-        _, params0, model, opt_init, opt_update = _setup(key, eta0, x, y, mult, lrf, eps, static)
+    def run(params0):
+        model, opt_init, opt_update = _setup(params0, eta0, mult, lrf, eps, static)
         (f0,) = _offsets(params0, mult, static, x)
         grad = jax.grad(lambda p: mse(model(p, x, f0), y))
         states = partial(hidden_states, x=x, mult=mult, activation=static["activation"])
@@ -157,4 +157,4 @@ def coord_grid(keys, eta0, x, y, mult, lrf, eps, **static):
         d = jnp.concatenate([d, rms(h_end - h0)[None]])
         return {"rms": r, "delta": d, "h0": h0, "h_end": h_end}
 
-    return jax.vmap(run)(keys)
+    return jax.vmap(run)(params0)

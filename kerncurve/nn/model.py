@@ -17,7 +17,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-__all__ = ["ACT", "init_params", "forward", "hidden_states", "mse"]
+__all__ = ["ACT", "forward", "hidden_states", "mse"]
 
 #: φ by name; gelu is the exact (erf) form
 ACT = {
@@ -25,16 +25,6 @@ ACT = {
     "relu": jax.nn.relu,
     "gelu": lambda h: jax.nn.gelu(h, approximate=False),
 }
-
-
-def init_params(key, d_in: int, width: int, depth: int, channels: int, dtype=jnp.float32) -> dict:
-    """Weights W⁰ (N, D), W (L, N, N), w (N, c), every entry N(0, 1)."""
-    k0, k1, k2 = jax.random.split(key, 3)
-    return {
-        "W0": jax.random.normal(k0, (width, d_in), dtype),
-        "W": jax.random.normal(k1, (depth, width, width), dtype),
-        "w": jax.random.normal(k2, (width, channels), dtype),
-    }
 
 
 def _trunk(params, x, mult, activation, keep):

@@ -14,7 +14,7 @@ f − f₀. Each tensor has its own learning rate on the raw N(0, 1) weights, ``
 ==========  ==================  ===================  =====================  ==================
 tensor      multiplier          SGD factor           Adam factor            Adam ε / ε₀
 ==========  ==================  ===================  =====================  ==================
-mean field  (``mup``: α = 0, ``depth-mup``: α = ½, ``depth-mup-1``: α = 1)
+mean field  (``depth-mup``: α = ½, ``depth-mup-1``: α = 1; ``mup``: α = 0 and no L factor in any rate)
 W⁰          D^{-1/2}            γ₀² N                γ₀                     N^{-1}
 W^ℓ         β₀ L^{-α} N^{-1/2}  γ₀² N L^{2α-1}       γ₀ N^{-1/2} L^{α-1}    N^{-3/2} L^{-α}
 w           1/(γ₀ N)            γ₀² N                γ₀                     N^{-1}
@@ -30,7 +30,10 @@ and one rate η for every tensor, so η_W = η·fan_in (without that factor the 
 would be the NTK parameterization, not sp). *Mean field, SGD*: η = η₀γ₀²N makes each step
 move the output by O(η₀) and the features by O(η₀γ₀) at any N; the factor L^{2α−1} on the
 hidden weights makes each residual branch move by O(η₀γ₀/L), so the L branches together
-move the features by O(1) at any depth (α = ½: no depth factor; α = 1: × L). Input and
+move the features by O(1) at any depth (α = ½: no depth factor; α = 1: × L). ``mup`` is
+μP as defined for width alone (Yang & Hu, arXiv:2011.14522), the baseline the depth-μP
+papers compare with: no branch multiplier and no depth factor, so its features move by O(L)
+per step and its largest stable η₀ falls with depth. Input and
 readout are not residual and keep a depth-free rate (the authors reach the same effect for
 α = 1 by rescaling those layers' multipliers and initial variances by √L).
 
@@ -110,7 +113,9 @@ def scaling(param: str, width: int, depth: int, d_in: int, *, optimizer: str = "
     beta0 : float
         Branch multiplier β₀ of the mean-field presets; sp uses 1.
     alpha : float, optional
-        Overrides the preset's branch exponent α (and the depth exponents that follow it).
+        Overrides the preset's branch exponent α. The depth-μP presets rescale their hidden
+        learning rate with it (SGD L^{2α−1}, Adam L^{α−1}); ``mup`` and ``sp`` keep
+        depth-free rates.
     eps : float
         Adam's ε₀ before scaling.
 
@@ -135,11 +140,11 @@ def scaling(param: str, width: int, depth: int, d_in: int, *, optimizer: str = "
             lr = (D ** 0.5, N ** 0.5, N ** 0.5)
         eps_t = (e * D ** -0.5, e * N ** -0.5, e * N ** -0.5)
         return Scaling(param, a, False, mult, lr, eps_t)
+    depth_lr = 1.0 if param == "mup" else L ** ((2 * a - 1) if optimizer == "sgd" else (a - 1))
     mult = (D ** -0.5, b * L ** -a * N ** -0.5, 1.0 / (g * N))
     if optimizer == "sgd":
-        lr = (g * g * N, g * g * N * L ** (2 * a - 1), g * g * N)
+        lr = (g * g * N, g * g * N * depth_lr, g * g * N)
     else:
-        lr = (g, g * N ** -0.5 * L ** (a - 1), g)
+        lr = (g, g * N ** -0.5 * depth_lr, g)
     eps_t = (e / N, e * N ** -1.5 * L ** -a, e / N)
     return Scaling(param, a, True, mult, lr, eps_t)
-

@@ -18,7 +18,7 @@ from kerncurve.nn import _checks
 from kerncurve.nn._jax import require_jax
 from kerncurve.nn.scaling import ACTIVATIONS, scaling
 
-__all__ = ["TrainResult", "train", "train_linearized"]
+__all__ = ["TrainResult", "train", "train_linearized", "draws"]
 
 DTYPES = ("float32", "float64")
 
@@ -50,6 +50,37 @@ class TrainResult:
     curve: np.ndarray
     diverged: np.ndarray
     scaling: object
+
+
+def draws(seed: int, seeds: int, d_in: int, width: int, depth: int, channels: int,
+          n_train: int = 0, batch: Optional[int] = None, steps: int = 0):
+    """Initial weights and minibatch orders of every seed, drawn by numpy.
+
+    Seed s uses child s of ``numpy.random.SeedSequence(seed)``, so its run does not depend on
+    how many seeds are drawn. The weights W⁰ (N, D), W (L, N, N), w (N, c) are standard
+    normal float32. Minibatches walk through a fresh permutation of the training set each
+    epoch.
+
+    Returns
+    -------
+    params : dict of ndarray
+        ``W0``, ``W``, ``w`` with a leading seed axis.
+    orders : ndarray of int32, shape (seeds, steps + 1, batch or 0)
+        Sample indices of the batch used at each step.
+    """
+    params = {"W0": [], "W": [], "w": []}
+    b = 0 if batch is None else batch
+    orders = np.zeros((seeds, steps + 1, b), dtype=np.int32)
+    for s, child in enumerate(np.random.SeedSequence(seed).spawn(seeds)):
+        init, data = (np.random.default_rng(c) for c in child.spawn(2))
+        params["W0"].append(init.standard_normal((width, d_in), dtype=np.float32))
+        params["W"].append(init.standard_normal((depth, width, width), dtype=np.float32))
+        params["w"].append(init.standard_normal((width, channels), dtype=np.float32))
+        if b:
+            epochs = -(-(steps + 1) * b // n_train)
+            idx = np.concatenate([data.permutation(n_train) for _ in range(epochs)])
+            orders[s] = idx[:(steps + 1) * b].reshape(steps + 1, b)
+    return {k: np.stack(v) for k, v in params.items()}, orders
 
 
 def steps_at(at, steps):
@@ -111,8 +142,8 @@ def _run(x, y, *, param, width, depth, lr, optimizer, activation, gamma0, beta0,
         arr = lambda a: None if a is None else jnp.asarray(a, dt)
         record = np.zeros(steps + 1, dtype=bool)
         record[at] = True
-        keys = jax.random.split(jax.random.PRNGKey(seed), seeds)
-        out = train_grid(keys, arr(lr), arr(x), arr(y), arr(x_test), arr(y_test), jnp.asarray(record),
+        params0, orders = draws(seed, seeds, x.shape[1], width, depth, y.shape[1], x.shape[0], batch, steps)
+        out = train_grid(jax.tree_util.tree_map(arr, params0), jnp.asarray(orders), arr(lr), arr(x), arr(y), arr(x_test), arr(y_test), jnp.asarray(record),
                          arr(sc.mult), arr(sc.lr), arr(sc.eps), width=width, depth=depth,
                          activation=activation, optimizer=optimizer, steps=steps, batch=batch,
                          centred=sc.centred, linearized=linearized)
