@@ -4,7 +4,8 @@
     python benchmarks/transfer_grid.py --optimizer adam
     python benchmarks/transfer_grid.py --quick           # widths 32,128 x depths 2,16, 2 seeds
 
-Residual tanh networks of widths 32-256 and depths 2-32, full-batch, 3 seeds, under sp, mup
+Residual tanh networks of widths 32-256 and depths 2-32, 20 full-batch steps at gamma0 = 0.25,
+3 seeds, under sp, mup
 and depth-mup, each over its own log-spaced grid of base learning rates centred where
 that param's optimum lies. The optimum per (width,
 depth) is the argmin of the seed-mean training loss after ``--steps`` steps, refined by a
@@ -37,11 +38,13 @@ GRIDS = {
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--gamma0", type=float, default=0.25)
+    ap.add_argument("--beta0", type=float, default=1.0)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--points", type=int, default=17, help="learning rates per param")
     ap.add_argument("--quick", action="store_true", help="widths 32,128, depths 2,16, 2 seeds")
+    ap.add_argument("--save", metavar="FILE.npz", help="also write the grid's arrays there")
     args = ap.parse_args(argv)
     with h5py.File(TEACHER, "r") as f:
         x, y = f["inputs"][:], f["targets"][:]
@@ -58,12 +61,16 @@ def main(argv=None):
         print(f"\r{done[0]}/{total} cells, {time.perf_counter() - t0:.0f} s", end="", file=sys.stderr, flush=True)
 
     g = transfer_sweep(x, y, params=params, widths=widths, depths=depths, lr=grids, optimizer=args.optimizer,
-                       gamma0=args.gamma0, steps=args.steps, seeds=seeds, x_test=xt, y_test=yt,
+                       gamma0=args.gamma0, beta0=args.beta0, steps=args.steps, seeds=seeds, x_test=xt, y_test=yt,
                        progress=progress)
     print(file=sys.stderr)
+    if args.save:
+        np.savez(args.save, lr=g.lr, widths=g.widths, depths=g.depths, params=g.params, train_loss=g.train_loss,
+                 train_loss_seeds=g.train_loss_seeds, test_loss=g.test_loss, diverged=g.diverged)
     opt = optimal_lr(g)
     best, wider, deeper = size_trend(g)
-    print(f"teacher.h5, {args.optimizer}, {args.steps} full-batch steps, gamma0={args.gamma0}, {seeds} seeds, "
+    print(f"teacher.h5, {args.optimizer}, {args.steps} full-batch steps, gamma0={args.gamma0}, beta0={args.beta0}, "
+          f"{seeds} seeds, "
           f"widths {widths}, depths {depths}; wall time {g.seconds:.0f} s")
     for k, p in enumerate(params):
         print(f"\n{p}: lr grid 10^[{np.log10(grids[p][0]):g}, {np.log10(grids[p][-1]):g}], {args.points} points; "

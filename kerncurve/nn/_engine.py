@@ -5,9 +5,9 @@ inside, learning rates outside; every learning rate of a seed starts from the sa
 and sees the same minibatches), steps with `jax.lax.scan`, layers with `jax.lax.scan` inside
 the model. Initial weights and minibatch orders come in as arrays (drawn by numpy in
 `kerncurve.nn.train.draws`): random-number generation inside a vmapped program would cost
-seconds of XLA compilation for every network shape. A run whose loss turns non-finite or exceeds ``DIVERGED × L(0)`` is frozen: its
-parameters and optimizer state stop changing (a mask, not an exception), and every loss
-recorded from then on is ``inf``.
+seconds of XLA compilation for every network shape. A run whose loss turns non-finite or
+exceeds ``DIVERGED × L(0)`` is frozen: its parameters and optimizer state stop changing (a
+mask, not an exception), and every loss recorded from then on is ``inf``.
 """
 
 from __future__ import annotations
@@ -121,7 +121,8 @@ def train_grid(params0, orders, eta0s, x, y, xt, yt, record, mult, lrf, eps, **s
     """Train len(eta0s) × seeds runs; arrays (lr, seed, steps + 1) plus ``diverged`` (lr, seed).
 
     ``params0`` holds each seed's initial weights (leading seed axis), ``orders`` the
-    minibatch indices (seed, steps + 1, batch) (full batch: (seed, steps + 1, 0)). ``train`` holds the full training loss at recorded steps (0 elsewhere when minibatched),
+    minibatch indices (seed, steps + 1, batch) (full batch: (seed, steps + 1, 0)). Outputs:
+    ``train`` the full training loss at recorded steps (0 elsewhere when minibatched),
     ``curve`` the loss on each step's batch, ``test`` the test loss at recorded steps.
     """
     def run(p0, order, eta0):
@@ -132,7 +133,7 @@ def train_grid(params0, orders, eta0s, x, y, xt, yt, record, mult, lrf, eps, **s
 
 @partial(jax.jit, static_argnames=_STATIC)
 def coord_grid(params0, eta0, x, y, mult, lrf, eps, **static):
-    """RMS of every layer's h^ℓ and of h^ℓ(k) − h^ℓ(0) for k = 0..steps, per seed; and h at 0 and at the end.
+    """RMS of every h^ℓ and of h^ℓ(k) − h^ℓ(0), k = 0..steps, per seed (full batch, no freezing).
 
     Returns ``rms`` and ``delta`` of shape (seed, steps + 1, L + 1) and ``h0``, ``h_end`` of
     shape (seed, L + 1, n, N).

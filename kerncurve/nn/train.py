@@ -143,10 +143,10 @@ def _run(x, y, *, param, width, depth, lr, optimizer, activation, gamma0, beta0,
         record = np.zeros(steps + 1, dtype=bool)
         record[at] = True
         params0, orders = draws(seed, seeds, x.shape[1], width, depth, y.shape[1], x.shape[0], batch, steps)
-        out = train_grid(jax.tree_util.tree_map(arr, params0), jnp.asarray(orders), arr(lr), arr(x), arr(y), arr(x_test), arr(y_test), jnp.asarray(record),
-                         arr(sc.mult), arr(sc.lr), arr(sc.eps), width=width, depth=depth,
-                         activation=activation, optimizer=optimizer, steps=steps, batch=batch,
-                         centred=sc.centred, linearized=linearized)
+        out = train_grid(jax.tree_util.tree_map(arr, params0), jnp.asarray(orders), arr(lr), arr(x), arr(y),
+                         arr(x_test), arr(y_test), jnp.asarray(record), arr(sc.mult), arr(sc.lr),
+                         arr(sc.eps), width=width, depth=depth, activation=activation, optimizer=optimizer,
+                         steps=steps, batch=batch, centred=sc.centred, linearized=linearized)
         out = jax.tree_util.tree_map(np.asarray, out)
     test = out["test"][..., at].astype(float) if x_test is not None else None
     return TrainResult(lr, at, out["train"][..., at].astype(float), test, out["curve"].astype(float),
@@ -187,7 +187,8 @@ def train(x, y, *, param: str = "depth-mup", width: int = 64, depth: int = 4,
     steps : int
         Number of updates.
     batch : int, optional
-        Minibatch size (a fresh random subset every step); ``None``: full batch.
+        Minibatch size (batches walk through a fresh permutation of the training set every
+        epoch); ``None`` or the number of samples: full batch.
     seeds, seed : int
         Number of independent runs per learning rate, and the master seed.
     x_test, y_test : array, optional

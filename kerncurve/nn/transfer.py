@@ -10,6 +10,7 @@ with N. `transfer_sweep` measures the grid; the functions below read it.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence
@@ -112,27 +113,29 @@ def transfer_sweep(x, y, *, params: Sequence[str] = ("sp", "mup", "depth-mup"),
     widths = _checks.whole_list("widths", widths)
     depths = _checks.whole_list("depths", depths)
     lr = _grids(lr, params)
+    seeds = _checks.whole("seeds", seeds)
     _checks.choice("optimizer", optimizer, OPTIMIZERS)
     _checks.choice("dtype", dtype, DTYPES)
     at = steps_at(at, _checks.whole("steps", steps, 0))
     t0 = time.perf_counter()
-    tr, te, div = {}, {}, {}
-    for p in params:
-        for i, n in enumerate(widths):
-            for j, d in enumerate(depths):
-                r = train(x, y, param=p, width=n, depth=d, lr=lr[params.index(p)], optimizer=optimizer, activation=activation,
-                          gamma0=gamma0, beta0=beta0, alpha=alpha, steps=steps, batch=batch, seeds=seeds,
-                          seed=seed, x_test=x_test, y_test=y_test, at=at, eps=eps, dtype=dtype)
-                tr[p, i, j], te[p, i, j], div[p, i, j] = r.train_loss, r.test_loss, r.diverged.sum(axis=1)
-                if progress is not None:
-                    progress(1)
-    stack = lambda d: np.array([[[d[p, i, j] for j in range(len(depths))] for i in range(len(widths))]
-                                for p in params])
-    train_seeds = stack(tr)
-    test_seeds = None if x_test is None else stack(te)
+    cells = (len(params), len(widths), len(depths))
+    train_seeds, test_seeds = np.empty(cells + (lr.shape[1], seeds, len(at))), None
+    if x_test is not None:
+        test_seeds = np.empty_like(train_seeds)
+    div = np.zeros(cells + (lr.shape[1],), dtype=int)
+    for (k, p), (i, n), (j, d) in itertools.product(enumerate(params), enumerate(widths), enumerate(depths)):
+        r = train(x, y, param=p, width=n, depth=d, lr=lr[k], optimizer=optimizer, activation=activation,
+                  gamma0=gamma0, beta0=beta0, alpha=alpha, steps=steps, batch=batch, seeds=seeds, seed=seed,
+                  x_test=x_test, y_test=y_test, at=at, eps=eps, dtype=dtype)
+        train_seeds[k, i, j] = r.train_loss
+        if test_seeds is not None:
+            test_seeds[k, i, j] = r.test_loss
+        div[k, i, j] = r.diverged.sum(axis=1)
+        if progress is not None:
+            progress(1)
     mean, sem = _mean_sem(train_seeds)
     tmean, tsem = (None, None) if test_seeds is None else _mean_sem(test_seeds)
-    return TransferGrid(params, widths, depths, lr, at, mean, sem, tmean, tsem, stack(div), train_seeds,
+    return TransferGrid(params, widths, depths, lr, at, mean, sem, tmean, tsem, div, train_seeds,
                         test_seeds, seeds, optimizer, time.perf_counter() - t0)
 
 
