@@ -1,9 +1,8 @@
 """Benchmark of the JAX training engine against the same training loop in plain numpy.
 
 One depth-μP residual tanh network, N = 128, L = 16, P = 256, D = 16, 200 full-batch SGD
-steps at η₀ = 1, float32 in both; and a small one, N = 64, L = 8, P = 128, 100 steps, where
-numpy's per-call overhead rather than the matrix products sets its time. The baseline is a hand-written forward and backward pass in
-numpy (it lives only here), started from the very weights the engine draws, so the two loss
+steps at η₀ = 1, float32 in both; and a small one, N = 64, L = 8, P = 128, 100 steps. The
+baseline is a hand-written forward and backward pass in numpy (it lives only here), started from the very weights the engine draws, so the two loss
 curves must agree to float32 rounding; the note reports how closely they do. Our time is a
 warm call of `kerncurve.nn.train`; the compile time (first call minus warm call) is reported
 on its own. ``quick``: a fifth of the steps.

@@ -5,10 +5,8 @@
     python benchmarks/transfer_grid.py --quick           # widths 32,128 x depths 2,16, 2 seeds
 
 Residual tanh networks of widths 32-256 and depths 2-32, 20 full-batch steps at gamma0 = 0.25,
-3 seeds, under sp, mup
-and depth-mup, each over its own log-spaced grid of base learning rates centred where
-that param's optimum lies. The optimum per (width,
-depth) is the argmin of the seed-mean training loss after ``--steps`` steps, refined by a
+3 seeds, under sp, mup and depth-mup, each over its own log-spaced grid of base learning
+rates centred where that param's optimum lies. The optimum per (width, depth) is the argmin of the seed-mean training loss after ``--steps`` steps, refined by a
 parabola in log lr. The claim checked: depth-mup's optimum spreads over at most 0.3 decades
 across the whole grid and at most half as much as mup's and sp's. Needs the extra
 kerncurve[nn].
@@ -49,7 +47,10 @@ def main(argv=None):
     with h5py.File(TEACHER, "r") as f:
         x, y = f["inputs"][:], f["targets"][:]
         xt, yt = f["test/inputs"][:], f["test/targets"][:]
-    widths, depths, seeds = ((32, 128), (2, 16), 2) if args.quick else ((32, 64, 128, 256), (2, 4, 8, 16, 32), args.seeds)
+    if args.quick:
+        widths, depths, seeds = (32, 128), (2, 16), 2
+    else:
+        widths, depths, seeds = (32, 64, 128, 256), (2, 4, 8, 16, 32), args.seeds
     grids = {p: np.logspace(*span, args.points) for p, span in GRIDS[args.optimizer].items()}
     params = tuple(grids)
     done = [0]

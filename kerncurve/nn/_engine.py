@@ -26,7 +26,7 @@ _STATIC = ("width", "depth", "activation", "optimizer", "steps", "batch", "centr
 
 
 def _model(params0, mult, activation, centred, linearized):
-    """Output used in the loss: f, f − f₀, or the linearization f₀ + J(θ − θ₀) (centred: J(θ − θ₀))."""
+    """Output in the loss: f, f − f₀, or the linearization f₀ + J(θ − θ₀) (centred: J(θ − θ₀))."""
     net = partial(forward, mult=mult, activation=activation)
     if not linearized:
         if centred:

@@ -146,13 +146,14 @@ def coord_check(x, y, *, param: str = "depth-mup", widths: Sequence[int] = (64, 
         from kerncurve.nn._engine import coord_grid
 
         dt = jnp.float64 if dtype == "float64" else jnp.float32
+        arr = lambda a: jnp.asarray(a, dt)
         for i, n in enumerate(widths):
             for j, d in enumerate(depths):
                 sc = scaling(param, n, d, x.shape[1], optimizer=optimizer, gamma0=gamma0, beta0=beta0,
                              alpha=alpha, eps=eps)
                 params0, _ = draws(seed, seeds, x.shape[1], n, d, y.shape[1])
-                out = coord_grid(jax.tree_util.tree_map(lambda a: jnp.asarray(a, dt), params0), jnp.asarray(lr, dt), jnp.asarray(x, dt), jnp.asarray(y, dt),
-                                 jnp.asarray(sc.mult, dt), jnp.asarray(sc.lr, dt), jnp.asarray(sc.eps, dt),
+                out = coord_grid(jax.tree_util.tree_map(arr, params0), arr(lr), arr(x), arr(y),
+                                 arr(sc.mult), arr(sc.lr), arr(sc.eps),
                                  width=n, depth=d, activation=activation, optimizer=optimizer, steps=steps,
                                  batch=None, centred=sc.centred, linearized=False)
                 out = jax.tree_util.tree_map(lambda a: np.asarray(a, dtype=float), out)

@@ -33,9 +33,10 @@ hidden weights makes each residual branch move by O(η₀γ₀/L), so the L bran
 move the features by O(1) at any depth (α = ½: no depth factor; α = 1: × L). ``mup`` is
 μP as defined for width alone (Yang & Hu, arXiv:2011.14522), the baseline the depth-μP
 papers compare with: no branch multiplier and no depth factor, so its features move by O(L)
-per step and its largest stable η₀ falls with depth. Input and
-readout are not residual and keep a depth-free rate (the authors reach the same effect for
-α = 1 by rescaling those layers' multipliers and initial variances by √L).
+per step and its largest stable η₀ falls with depth (more slowly than 1/L with tanh, whose
+saturation quiets the deep blocks). Input and readout are not residual and keep a
+depth-free rate (the authors reach the same effect for α = 1 by rescaling those layers'
+multipliers and initial variances by √L).
 
 *Adam* (Yang, Yu, Zhu, Hayou, *Tensor Programs VI*, arXiv:2310.02244; CompleteP) moves
 every entry by about its learning rate whatever the gradient's size. In standard-init form
