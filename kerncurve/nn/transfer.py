@@ -79,7 +79,7 @@ def _mean_sem(losses):
 
 def transfer_sweep(x, y, *, params: Sequence[str] = ("sp", "mup", "depth-mup"),
                    widths: Sequence[int] = (32, 64, 128), depths: Sequence[int] = (2, 4, 8),
-                   lr=tuple(np.logspace(-1, 2, 7)), optimizer: str = "sgd",
+                   lr=(0.1, 0.316, 1.0, 3.16, 10.0, 31.6, 100.0), optimizer: str = "sgd",
                    activation: str = "tanh", gamma0: float = 1.0, beta0: float = 1.0,
                    alpha: Optional[float] = None, steps: int = 100, batch: Optional[int] = None,
                    seeds: int = 3, seed: int = 0, x_test=None, y_test=None, at=None, eps: float = 1e-8,
