@@ -6,6 +6,8 @@
 
 Each ``bench_*.py`` module exposes ``run(quick) -> list of dict`` with keys name,
 baseline_s, ours_s, ratio (baseline time / our time: > 1 means we are faster) and note.
+``bench_transfer`` (the JAX training engine) needs the extra ``kerncurve[nn]`` and returns no
+rows without JAX.
 """
 
 import argparse
