@@ -28,8 +28,11 @@ def group_names(groups, heldout_by):
         names = []
     elif isinstance(groups, str):
         names = [g for g in groups.split(",")]
-    else:
+    elif isinstance(groups, (list, tuple)):
         names = list(groups)
+    else:
+        raise InputError(f"groups must be dataset names like 'trial' (or a dict name → labels), got "
+                         f"{type(groups).__name__} {groups!r}", param="groups")
     for name in names:
         if not isinstance(name, str) or not name.strip():
             raise InputError(f"groups must be dataset names like 'trial' (or a dict name → labels), got {name!r}",

@@ -151,6 +151,10 @@ def sweep_items(r):
     attr = r.summary.get("sweep")
     if attr:
         items.insert(2, (f"{attr} values", ", ".join(f"{v:g}" for v in r.sweep)))
+    for i, sub in enumerate(r.summary["per_input"]):
+        name = f"{attr} {r.sweep[i]:g}" if attr else r.inputs[i]
+        items += [(f"{name}: {k.replace('_', ' ')}", sub[k]) for k in ("mean_relative_deviation",
+                                                                        "mean_relative_deviation_groups") if k in sub]
     ridges = {b["ridge"] for b in r.summary["best"]}
     noises = {b["noise"] for b in r.summary["best"]}
     for b in r.summary["best"]:

@@ -73,8 +73,8 @@ def read_sweep_value(path, name):
         return None
     arr = np.asarray(v)
     if arr.ndim != 0 or arr.dtype.kind not in "iuf" or not np.isfinite(arr):
-        raise InputError(f"{os.fspath(path)}: root attribute {name!r} must be one finite number (the input's place "
-                         f"in the sweep), got {v!r}", param="sweep_attr")
+        raise InputError(f"{os.fspath(path)}: root attribute sweep_attr={name!r} must be one finite number (the "
+                         f"input's place in the sweep), got {v!r}", param="sweep_attr")
     return float(arr)
 
 
