@@ -150,7 +150,7 @@ def sweep_items(r):
     items = [(k, v) for k, v in r.summary.items() if k not in ("best", "per_input")]
     attr = r.summary.get("sweep")
     if attr:
-        items.insert(2, (f"{attr} values", ", ".join(f"{v:g}" for v in r.sweep)))
+        items.insert(2, (f"{attr} values", ", ".join(f"{v:g}" for v in sorted(r.sweep))))
     for i, sub in enumerate(r.summary["per_input"]):
         name = f"{attr} {r.sweep[i]:g}" if attr else r.inputs[i]
         items += [(f"{name}: {k.replace('_', ' ')}", sub[k]) for k in ("mean_relative_deviation",
