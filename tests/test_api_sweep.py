@@ -102,6 +102,10 @@ def test_bad_sweeps(run, codes, tmp_path):
         f.attrs["gain"] = "high"
     with pytest.raises(InputError, match="sweep_attr"):
         kc.predict([codes[0], str(tmp_path / "bad_attr.h5")], p=5)
+    with pytest.raises(InputError, match="X"):
+        kc.predict([codes[0]], p=5, empirical=True, X=x, y=y)
+    with pytest.raises(InputError, match="heldout_fraction"):
+        kc.predict(codes[0], p=5, heldout_fraction=2)
     r = kc.predict([codes[0], plain], p=5, sweep_attr="nothing")  # no input has it: no sweep column
     assert r.columns[-1] == "input" and r.sweep is None
 

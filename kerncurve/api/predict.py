@@ -178,6 +178,9 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
                               bootstrap=bootstrap, band=band, groups=groups, heldout_by=heldout_by,
                               heldout_fraction=heldout_fraction, sweep_attr=sweep_attr, X=X, y=y, gram=gram,
                               progress=progress, **input_options)
+    heldout_fraction = check_float(heldout_fraction, "heldout_fraction", minimum=0.0, strict=True, maximum=1.0)
+    if not isinstance(sweep_attr, str) or not sweep_attr:
+        raise InputError(f"sweep_attr must be an attribute name like 'gain', got {sweep_attr!r}", param="sweep_attr")
     group_spec, heldout_by = group_names(groups, heldout_by)
     if heldout_by is not None and not empirical:
         raise InputError("heldout_by needs the experiment (empirical) on: it trains on some groups and tests on the "

@@ -83,6 +83,10 @@ def predict_inputs(inputs, *, sweep_attr="gain", progress=None, **kwargs):
     from .predict import PredictResult, predict
 
     inputs = list(inputs)
+    for name in ("X", "y", "gram"):
+        if kwargs.get(name) is not None:
+            raise InputError(f"{name}: arrays go with one Spectrum; a list of inputs takes HDF5 files (or Spectra "
+                             "without experiments)", param=name)
     input_options = {k: v for k, v in kwargs.items() if k not in ("p", "ridge", "noise")}
     _check_inputs(inputs, input_options)
     values = _sweep_values(inputs, sweep_attr)
