@@ -45,6 +45,7 @@ _LAZY = {
     "capacity": "kerncurve.api.capacity",
     "dmft": "kerncurve.api.dmft",
     "align": "kerncurve.api.align",
+    "reservoir": "kerncurve.api.reservoir",
 }
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "capacity",
     "dmft",
     "align",
+    "reservoir",
     "KerncurveError",
     "InputError",
     "NumericalError",

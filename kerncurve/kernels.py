@@ -12,6 +12,11 @@
 =============  ==========================================================================
 
 (Cho & Saul, NeurIPS 2009; Jacot, Gabriel & Hongler, NeurIPS 2018; Arora et al., NeurIPS 2019.)
+
+The relu kernels equal neural-tangents' ``stax.serial([Dense(W_std=√2), Relu()] * depth,
+Dense(W_std=1))`` (NTK parameterization, no biases): its ``kernel_fn(x, x, "nngp")`` and
+``"ntk"``. With ``W_std = √2`` on the readout too, both are twice ours, and a ridge λ here
+corresponds to 2λ there (docs/kernels.md; pinned by tests/test_kernels_convention.py).
 """
 
 import numpy as np

@@ -13,6 +13,7 @@ from ..spectral import Spectrum, top_eigen_warning
 from ..table import Table
 from ..theory.ridge import heldout_error, learning_curve, modal_errors, optimal_ridge
 from .compare import deviation_summary
+from .groups import GROUP_COLUMNS, group_names, held_groups, load_groups
 
 __all__ = ["predict", "PredictResult"]
 
@@ -93,7 +94,8 @@ def _samples(spec, X, y, gram, problem, why="empirical"):
 @numerics_guard(allow_inf=("eg", "eg_heldout", "eg_empirical", "eg_lo", "eg_hi", "eg_se"),
                 allow_nan=("eg_empirical_sem", "eg_se"))
 def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, seed=0, bootstrap=None, band=0.9,
-            X=None, y=None, gram=None, progress=None, _problem=None, **input_options):
+            groups=None, heldout_by=None, heldout_fraction=0.25, sweep_attr="gain", X=None, y=None, gram=None,
+            progress=None, _problem=None, **input_options):
     """Predicted test error of kernel ridge regression versus sample size P.
 
     For every (P, λ, σ²) at once: the self-consistent κ, the overfitting factor γ, the test
@@ -105,9 +107,11 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
 
     Parameters
     ----------
-    spectrum : Spectrum or path
+    spectrum : Spectrum, path, or a list of them
         A `Spectrum`, or an HDF5 input (then ``input_options`` are those of
-        `kerncurve.spectrum`: keys, ``kernel``, ``top_eigen``, ``memory``…).
+        `kerncurve.spectrum`: keys, ``kernel``, ``top_eigen``, ``memory``…). A list (a
+        sweep: codes at several gains…) gives one table of every input's rows with trailing
+        columns ``input`` and the inputs' ``sweep_attr`` (see `kerncurve.api.sweep`).
     p : int or sequence of int
         Training-set sizes P ≥ 1.
     ridge : float, sequence of float, or "opt"
@@ -131,6 +135,20 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
         samples, like ``empirical``; with ``top_eigen`` each resample uses the top-k route).
     band : float
         Coverage of the bootstrap interval, in (0, 1).
+    groups : str, list of str, or dict, optional
+        Integer labels grouping the samples, e.g. ``"trial"`` or ``["trial", "time"]``
+        (datasets of an HDF5 input, ``trial`` meaning ``/trial``), or ``{"trial": labels}``
+        with a `Spectrum`. The summary counts the groups of each.
+    heldout_by : str, optional
+        With ``empirical``: also train on P samples of some groups and test on every sample
+        of held-out groups (a ``heldout_fraction`` of them, drawn anew per trial), adding
+        ``eg_empirical_groups, eg_empirical_groups_sem`` (`kerncurve.api.groups`).
+    heldout_fraction : float
+        Fraction of the groups held out per trial, in (0, 1] (at least one group, at most
+        all but one).
+    sweep_attr : str
+        With a list of inputs: the numeric root attribute giving each file's place in the
+        sweep (``gain`` for `kerncurve.reservoir` files).
     progress : callable, optional
         ``progress(description, total)`` → context manager yielding ``advance(n)``.
 
@@ -141,7 +159,8 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
         eg_empirical_sem``), ``e_train, residual`` (+ ``eg_heldout``: the theory for
         exactly the held-out points the experiment measures). ``eg`` is ``inf`` at the
         ridgeless interpolation point P = rank when noise or unlearnable power is present.
-        With ``bootstrap``: trailing ``eg_lo, eg_hi, eg_se``. Attributes ``spectrum`` and
+        With ``bootstrap``: trailing ``eg_lo, eg_hi, eg_se``; with ``heldout_by``:
+        ``eg_empirical_groups, eg_empirical_groups_sem``. Attributes ``spectrum`` and
         ``curve``; ``modes()`` gives the per-mode table.
 
     Examples
@@ -152,6 +171,20 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
     """
     from .spectrum import load_input
 
+    if isinstance(spectrum, (list, tuple)):
+        from .sweep import predict_inputs
+
+        return predict_inputs(spectrum, p=p, ridge=ridge, noise=noise, empirical=empirical, trials=trials, seed=seed,
+                              bootstrap=bootstrap, band=band, groups=groups, heldout_by=heldout_by,
+                              heldout_fraction=heldout_fraction, sweep_attr=sweep_attr, X=X, y=y, gram=gram,
+                              progress=progress, **input_options)
+    heldout_fraction = check_float(heldout_fraction, "heldout_fraction", minimum=0.0, strict=True, maximum=1.0)
+    if not isinstance(sweep_attr, str) or not sweep_attr:
+        raise InputError(f"sweep_attr must be an attribute name like 'gain', got {sweep_attr!r}", param="sweep_attr")
+    group_spec, heldout_by = group_names(groups, heldout_by)
+    if heldout_by is not None and not empirical:
+        raise InputError("heldout_by needs the experiment (empirical) on: it trains on some groups and tests on the "
+                         "held-out ones", param="heldout_by")
     p = check_sizes(p, "p")
     mode, ridges = _ridges(ridge)
     noises = check_floats(noise, "noise", minimum=0.0)
@@ -181,6 +214,10 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
         if p.max() >= n:
             raise InputError(f"p={p.max()} with empirical: P must be < n = {n} to leave held-out test points",
                              param="p")
+    if group_spec is not None:
+        labels = load_groups(group_spec, problem.path if problem is not None else None, n)
+        if heldout_by is not None:
+            held = held_groups(labels[heldout_by], heldout_fraction, int(p.max()), heldout_by)
     use_opt = mode == "opt"
     top_msg = top_eigen_warning(spec, float(p.max()))
     if top_msg:
@@ -217,6 +254,14 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
             curve, features, gram_s, targets, bootstrap, band, seed, spec.exact_modes, progress)
         columns += ["eg_lo", "eg_hi", "eg_se"]
 
+    if heldout_by is not None:
+        from ..simulate.ridge import group_draw
+
+        data[GROUP_COLUMNS[0]], data[GROUP_COLUMNS[1]] = _experiment(
+            curve, p, ridges, noises, use_opt, features, gram_s, targets, trials, seed, progress,
+            draw=group_draw(labels[heldout_by], held[0]))
+        columns += GROUP_COLUMNS
+
     if np.any(np.isinf(curve.eg)):
         warnings.warn("E_g is inf at the ridgeless interpolation point P = rank (noise or unlearnable power present); "
                       "any ridge > 0 removes the divergence", NumericalWarning)
@@ -239,10 +284,20 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
                                          floor=1e-12 * spec.total_power))
     if bootstrap is not None:
         summary.update(bootstrap_draws=bootstrap, bootstrap_band=band)
+    if group_spec is not None:
+        summary.update({f"{name}_groups": int(np.unique(lab).size) for name, lab in labels.items()})
+    if heldout_by is not None:
+        summary.update(heldout_by=heldout_by, heldout_groups=held[0])
+        dev = deviation_summary(curve.eg.ravel(), data[GROUP_COLUMNS[0]], data[GROUP_COLUMNS[1]],
+                                floor=1e-12 * spec.total_power)
+        summary.update({f"{k}_groups": v for k, v in dev.items()})
     params = {"p": p.tolist(), "ridge": ["opt"] if use_opt else ridges.tolist(), "noise": noises.tolist(),
               "empirical": bool(empirical), "trials": trials, "seed": seed, "kernel": prov.get("kernel")}
     if bootstrap is not None:
         params.update(bootstrap=bootstrap, band=band)
+    if group_spec is not None:
+        params.update(groups=list(labels), heldout_by=heldout_by,
+                      heldout_fraction=float(heldout_fraction) if heldout_by else None)
     return PredictResult("predict", columns, data, int_columns=("p",), summary=summary, params=params,
                          spectrum=spec, curve=curve)
 
@@ -274,7 +329,7 @@ def _bootstrap_band(curve, features, gram, targets, draws, band, seed, top_eigen
     return lo, hi, se
 
 
-def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, trials, seed, progress):
+def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, trials, seed, progress, draw=None):
     """Mean and SEM of the held-out error of exact kernel ridge regression, per curve point."""
     import contextlib
 
@@ -285,7 +340,7 @@ def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, tria
             return contextlib.nullcontext(lambda n=1: None)
         return progress("kernel ridge regression", total)
 
-    kw = dict(features=features, gram=gram, trials=trials, seed=seed)
+    kw = dict(features=features, gram=gram, trials=trials, seed=seed, draw=draw)
     if use_opt:
         # the optimal ridge differs per (P, σ²): simulate each row's own ridge
         mean = np.empty(curve.p.size)

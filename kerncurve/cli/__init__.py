@@ -35,6 +35,7 @@ COMMANDS = {
     "capacity": "capacity:command",
     "dmft": "dmft:command",
     "align": "align:command",
+    "reservoir": "reservoir:command",
 }
 
 

@@ -5,6 +5,10 @@ labels y + ε (Var ε = σ² summed over channels), the exact estimator
 f = K_{·,P}(K_PP + λI)⁺ y_P, and its MSE on the n − P held-out points against the clean
 targets, summed over channels. All ridges and noise levels share the same draws (common
 random numbers); the P×P systems of a batch of trials are eigendecomposed together.
+
+`group_draw` replaces the draw for an experiment by groups (e.g. trials of a recording):
+each trial holds out whole groups, trains on P samples of the other groups and tests on
+every sample of the held-out ones.
 """
 
 from dataclasses import dataclass
@@ -13,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["KRRResult", "krr_learning_curve"]
+__all__ = ["KRRResult", "krr_learning_curve", "group_draw"]
 
 _BATCH_BYTES = 200e6
 
@@ -48,7 +52,45 @@ def _blocks(features, gram, train):
     return kpp, predict
 
 
-def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None, trials=20, seed=0, progress=None):
+def _sample_draw(n):
+    """P samples without replacement; the test points are the n − P others."""
+
+    def draw(rng, b, p):
+        train = np.stack([rng.permutation(n)[:p] for _ in range(b)])  # loop over trials only
+        test = np.ones((b, n), bool)
+        np.put_along_axis(test, train, False, axis=1)
+        return train, test
+
+    return draw
+
+
+def group_draw(labels, held):
+    """A draw that holds out ``held`` whole groups of ``labels`` (n,) per trial.
+
+    Each trial: ``held`` groups chosen at random are the test set (all their samples); P
+    training samples are drawn without replacement from the samples of the other groups.
+    """
+    labels = np.asarray(labels)
+    _, codes = np.unique(labels, return_inverse=True)
+    n_groups = int(codes.max()) + 1
+    n = labels.size
+
+    def draw(rng, b, p):
+        train = np.empty((b, p), np.int64)
+        test = np.empty((b, n), bool)
+        for i in range(b):  # loop over trials only
+            out = np.zeros(n_groups, bool)
+            out[rng.permutation(n_groups)[:held]] = True
+            test[i] = out[codes]
+            pool = np.flatnonzero(~test[i])
+            train[i] = pool[rng.permutation(pool.size)[:p]]
+        return train, test
+
+    return draw
+
+
+def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None, trials=20, seed=0, progress=None,
+                       draw=None):
     """Test MSE of exact kernel ridge regression, averaged over trials.
 
     Parameters
@@ -66,6 +108,10 @@ def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None,
     seed : int
     progress : callable, optional
         Called with the number of trials finished.
+    draw : callable, optional
+        ``draw(rng, b, p)`` → (train (b, p) indices, test (b, n) mask) for ``b`` trials;
+        default: P samples without replacement, tested on the n − P others (`group_draw`
+        holds out whole groups instead).
 
     Returns
     -------
@@ -80,6 +126,7 @@ def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None,
                          f"{max(p_values)}", param="p")
     ridges = np.asarray(ridges, float)
     noises = np.asarray(noises, float)
+    draw = _sample_draw(n) if draw is None else draw
     rng = np.random.default_rng(seed)
     out = np.zeros((len(p_values), ridges.size, noises.size, trials))
     for ip, p in enumerate(p_values):
@@ -87,10 +134,8 @@ def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None,
         done = 0
         while done < trials:
             b = min(batch, trials - done)
-            train = np.stack([rng.permutation(n)[:p] for _ in range(b)])  # loop over trials only
+            train, test = draw(rng, b, p)
             eps = rng.standard_normal((b, p, c)) / np.sqrt(c)
-            test = np.ones((b, n), bool)
-            np.put_along_axis(test, train, False, axis=1)
             kpp, predict = _blocks(features, gram, train)
             s, u = np.linalg.eigh(kpp)
             s = np.maximum(s, 0.0)
