@@ -36,10 +36,10 @@ def _stax(x, depth, hidden_w_std, readout_w_std):
         return nngp, nngp + w**2 * ntk
 
     def relu(nngp, ntk):
-        d = np.sqrt(np.outer(np.diag(nngp), np.diag(nngp)))
-        cos = np.clip(nngp / d, -1, 1)
-        theta = np.arccos(cos)
-        return d / (2 * np.pi) * (np.sin(theta) + (np.pi - theta) * cos), ntk * (np.pi - theta) / (2 * np.pi)
+        diag = np.diag(nngp)
+        sin_d = np.sqrt(np.maximum(np.outer(diag, diag) - nngp**2, 0))  # d·sin θ; θ by atan2, as stax does
+        theta = np.arctan2(sin_d, nngp)
+        return (sin_d + (np.pi - theta) * nngp) / (2 * np.pi), ntk * (np.pi - theta) / (2 * np.pi)
 
     for _ in range(depth):
         nngp, ntk = relu(*dense(nngp, ntk, hidden_w_std))
@@ -59,10 +59,9 @@ def test_the_stax_rules_reproduce_the_hand_computed_case():
 def test_stax_with_he_hidden_layers_and_a_unit_readout_is_our_kernel(depth):
     x = np.random.default_rng(depth).standard_normal((7, 3))
     nngp, ntk = _stax(x, depth, np.sqrt(2), 1.0)
-    # 1e-7: on kerncurve's diagonal cos θ is 1 only up to round-off, and arccos(1 − ε) ≈ √(2ε)
-    # moves the derivative factor (π − θ)/π by ~1e-8 per layer (the rules here keep it exact)
-    np.testing.assert_allclose(build_kernel("relu-nngp", x, depth=depth)[0], nngp, rtol=1e-7, atol=1e-14)
-    np.testing.assert_allclose(build_kernel("relu-ntk", x, depth=depth)[0], ntk, rtol=1e-7, atol=1e-14)
+    # 1e-12: both sides compute θ with atan2 (arccos would lose half the digits near θ = 0)
+    np.testing.assert_allclose(build_kernel("relu-nngp", x, depth=depth)[0], nngp, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(build_kernel("relu-ntk", x, depth=depth)[0], ntk, rtol=1e-12, atol=1e-14)
 
 
 def test_a_doubled_gram_with_a_doubled_ridge_is_the_same_predictor():
