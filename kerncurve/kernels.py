@@ -77,11 +77,16 @@ def kernel_matrix(name, a, b, *, bandwidth=None, degree=2, depth=1):
         return (1.0 + a @ b.T / d_in) ** degree
     if name in ("relu-nngp", "relu-ntk"):
         kxy = a @ b.T / d_in
-        kxx = (a * a).sum(1) / d_in
-        kyy = (b * b).sum(1) / d_in
+        if a is b:  # the diagonal from the same product: θ = 0 exactly there
+            kxx = kyy = np.diag(kxy).copy()
+        else:
+            kxx = (a * a).sum(1) / d_in
+            kyy = (b * b).sum(1) / d_in
         ntk = kxy.copy()
         for _ in range(depth):
             kxy, deriv = _arccos_step(kxy, kxx, kyy)  # diagonals are preserved under He init
+            if a is b:
+                kxx = kyy = np.diag(kxy).copy()  # …to round-off: keep them the product's own
             ntk = kxy + ntk * deriv
         return ntk if name == "relu-ntk" else kxy
     raise InputError(f"unknown kernel={name!r}; choose one of {', '.join(KERNELS)}", param="kernel")
