@@ -90,8 +90,8 @@ class KernelOperator:
 
     def _dask(self, v):
         if self._x_future is None:
-            self._x_future = self.client.scatter(self.x, broadcast=True)
-        vf = self.client.scatter(v, broadcast=True)
+            self._x_future = self.client.scatter(self.x, broadcast=True, hash=False)
+        vf = self.client.scatter(v, broadcast=True, hash=False)
         starts = list(range(0, self.n, self.rows))
         futs = [self.client.submit(_block_product, self._x_future, vf, s, min(s + self.rows, self.n), self.name,
                                    self.params, pure=False) for s in starts]
@@ -170,8 +170,8 @@ def nystrom(x, y, name, params, m, *, rule="uniform", memory=None, seed=0, clien
     h = np.zeros((r, y.shape[1]))
     with _bar(progress, "Nyström blocks", n) as advance:
         if client is not None:
-            tf, lf = client.scatter(t, broadcast=True), client.scatter(lm, broadcast=True)
-            xf = client.scatter(x, broadcast=True)
+            tf, lf = client.scatter(t, broadcast=True, hash=False), client.scatter(lm, broadcast=True, hash=False)
+            xf = client.scatter(x, broadcast=True, hash=False)  # unhashed: a shared key dies with other futures
             futs = [client.submit(_nystrom_block, xf, y[i:i + rows], lf, tf, i, min(i + rows, n), name, params,
                                   pure=False) for i in range(0, n, rows)]
             for gb, hb in client.gather(futs):
