@@ -136,6 +136,45 @@ def test_bootstrap_band_api_and_cli(run, tmp_path):
     np.testing.assert_allclose(g.eg_lo, r.eg_lo, rtol=1e-7)  # the Gram and feature routes resample alike
 
 
+def test_weighted_gram_free_spectra_equal_the_weighted_gram():
+    # a bootstrap resample = the distinct samples with weights counts/n; its spectrum is that of W^½ K W^½
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((80, 5))
+    y = (x[:, :1] ** 2 + x[:, 1:2])
+    counts = rng.multinomial(80, np.full(80, 1 / 80))
+    keep = counts > 0
+    w = counts[keep] / 80
+    xs, ys = x[keep], y[keep]
+    sw = np.sqrt(w)
+    params, _ = resolve_kernel("rbf", x)
+    k = build_kernel("rbf", xs, **params)[0]
+    a = k * sw[:, None] * sw[None, :]
+    eta = np.linalg.eigvalsh(a)[::-1]
+    top = kernelfree_top(xs, ys, "rbf", params, 12, weights=w, n=80)
+    np.testing.assert_allclose(top.eigenvalues[:6], eta[:6], rtol=1e-6)
+    np.testing.assert_allclose(top.eigenvalues.sum(), np.trace(a), rtol=1e-10)  # the weighted trace
+    assert top.n == 80
+    # the linear kernel on d = 5 inputs has rank 5 < landmarks: Nyström is exact
+    lin = build_kernel("linear", xs)[0] * sw[:, None] * sw[None, :]
+    ny = nystrom(xs, ys, "linear", {}, 20, weights=w, n=80)
+    np.testing.assert_allclose(ny.eigenvalues[:5], np.linalg.eigvalsh(lin)[::-1][:5], rtol=1e-8)
+    u = np.linalg.eigh(lin)[1][:, ::-1][:, :5]
+    np.testing.assert_allclose(np.abs(ny.coefficients[:5, 0]), np.abs(u.T @ (ys[:, 0] * sw)), rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("route", [["--top-eigen", "120"], ["--landmarks", "200"]])
+def test_bootstrap_on_the_gram_free_routes(run, tmp_path, digits, route):
+    x, y = digits
+    path = write_h5(tmp_path / "in.h5", inputs=x[:300], targets=y[:300, 0])
+    args = ["predict", path, "--kernel", "rbf", "--p", "5,20", "--bootstrap", "8", "--seed", "1", "-q"]
+    free = read_csv(run(*args, *route).stdout)
+    exact = read_csv(run(*args).stdout)
+    assert np.all(free["eg_lo"] <= free["eg_hi"]) and np.all(free["eg_se"] > 0)
+    # same resamples, cheap spectra: the band follows the exact route's (P ≤ K/4)
+    np.testing.assert_allclose(free["eg_lo"], exact["eg_lo"], rtol=0.05)
+    np.testing.assert_allclose(free["eg_hi"], exact["eg_hi"], rtol=0.05)
+
+
 @pytest.mark.slow
 def test_bootstrap_band_covers_the_population_curve():
     """Gaussian features with a known population spectrum (η_k = k^-1.5, v_k² = k^-2, 150
@@ -154,3 +193,15 @@ def test_bootstrap_band_covers_the_population_curve():
         res = kc.predict(kc.Spectrum.from_features(x, y), p=p, bootstrap=draws, X=x, y=y, seed=r)
         covered += (res.eg_lo <= pop) & (pop <= res.eg_hi)
     assert np.all(covered / reps >= 0.7), covered / reps
+
+
+def test_experiment_on_the_gram_free_route_equals_the_gram_route(run, tmp_path, digits):
+    # same draws; K_PP and K(X, X_P) computed from the inputs instead of read from the Gram
+    x, y = digits
+    path = write_h5(tmp_path / "in.h5", inputs=x[:300], targets=y[:300, 0])
+    args = ["predict", path, "--kernel", "rbf", "--p", "5,40", "--ridge", "0,1e-3", "--empirical", "--trials", "4",
+            "--seed", "3", "-q"]
+    free = read_csv(run(*args, "--top-eigen", "100").stdout)
+    exact = read_csv(run(*args).stdout)
+    np.testing.assert_allclose(free["eg_empirical"], exact["eg_empirical"], rtol=1e-10)
+    np.testing.assert_allclose(free["eg_empirical_sem"], exact["eg_empirical_sem"], rtol=1e-8)

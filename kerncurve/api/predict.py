@@ -210,6 +210,9 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
     n = spec.n
     if empirical or bootstrap is not None:
         features, gram_s, targets = _samples(spec, X, y, gram, problem, "empirical" if empirical else "bootstrap")
+        kernel_src = None  # the Gram-free route: kernel blocks on the fly in the experiment too
+        if problem is not None and getattr(problem, "kernel_inputs", None) is not None:
+            kernel_src = (problem.kernel_inputs, *problem.kernel)
     if empirical:
         if p.max() >= n:
             raise InputError(f"p={p.max()} with empirical: P must be < n = {n} to leave held-out test points",
@@ -241,7 +244,7 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
     columns = list(COLUMNS)
     if empirical:
         data["eg_empirical"], data["eg_empirical_sem"] = _experiment(
-            curve, p, ridges, noises, use_opt, features, gram_s, targets, trials, seed, progress)
+            curve, p, ridges, noises, use_opt, features, gram_s, targets, trials, seed, progress, kernel=kernel_src)
         columns += EMPIRICAL
     columns += TRAILING
     if empirical:
@@ -251,7 +254,8 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
 
     if bootstrap is not None:
         data["eg_lo"], data["eg_hi"], data["eg_se"] = _bootstrap_band(
-            curve, features, gram_s, targets, bootstrap, band, seed, spec.exact_modes, progress)
+            curve, features, gram_s, targets, bootstrap, band, seed, spec.exact_modes, progress,
+            _gram_free_resampler(problem, targets, n))
         columns += ["eg_lo", "eg_hi", "eg_se"]
 
     if heldout_by is not None:
@@ -259,7 +263,7 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
 
         data[GROUP_COLUMNS[0]], data[GROUP_COLUMNS[1]] = _experiment(
             curve, p, ridges, noises, use_opt, features, gram_s, targets, trials, seed, progress,
-            draw=group_draw(labels[heldout_by], held[0]))
+            draw=group_draw(labels[heldout_by], held[0]), kernel=kernel_src)
         columns += GROUP_COLUMNS
 
     if np.any(np.isinf(curve.eg)):
@@ -302,19 +306,39 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
                          spectrum=spec, curve=curve)
 
 
-def _bootstrap_band(curve, features, gram, targets, draws, band, seed, top_eigen, progress):
-    """Percentile interval and standard error of E_g over bootstrap resamples of the samples."""
+def _gram_free_resampler(problem, targets, n):
+    """``spectrum_of(keep, w, seed)`` on the Gram-free route of ``problem`` (None on other routes)."""
+    if problem is None or getattr(problem, "kernel_inputs", None) is None:
+        return None
+    from ..spectral.kernelfree import kernelfree_top, nystrom
+
+    x, (name, params), opts = problem.kernel_inputs, problem.kernel, problem.options
+
+    def spectrum_of(keep, w, seed):
+        rows = int(keep.sum())
+        kw = dict(memory=opts.get("memory"), seed=seed, where="bootstrap sample", weights=w, n=n)
+        if opts.get("landmarks") is not None:  # a resample holds ~63 % distinct samples: fewer landmarks if need be
+            return nystrom(x[keep], targets[keep], name, params, min(opts["landmarks"], rows - 1),
+                           rule=opts.get("landmark_rule", "uniform"), **kw)
+        return kernelfree_top(x[keep], targets[keep], name, params, min(opts["top_eigen"], rows - 1), **kw)
+
+    return spectrum_of
+
+
+def _bootstrap_band(curve, features, gram, targets, draws, band, seed, top_eigen, progress, spectrum_of=None):
+    """Basic-interval band and standard error of E_g over bootstrap resamples of the samples."""
     import contextlib
 
     from ..spectral.bootstrap import bootstrap_spectra
 
-    if features is not None and features.shape[1] >= features.shape[0]:
+    if spectrum_of is None and features is not None and features.shape[1] >= features.shape[0]:
         features, gram = None, features @ features.T
     ctx = contextlib.nullcontext(lambda n=1: None) if progress is None else progress("bootstrap", draws)
     egs = np.empty((draws, curve.p.size))
     with ctx as advance:
         for b, spec in enumerate(bootstrap_spectra(targets, features=features, gram=gram, draws=draws, seed=seed,
-                                                   top_eigen=top_eigen, progress=advance)):
+                                                   top_eigen=top_eigen, progress=advance,
+                                                   spectrum_of=spectrum_of)):
             egs[b] = learning_curve(None, None, spec.residual_power, curve.p.ravel(), curve.ridge.ravel(),
                                     curve.noise.ravel(), mode_sums=spec.mode_sums).eg
     # the basic (reflected) interval: a resample holds only ~63 % distinct samples and its E_g is
@@ -329,7 +353,8 @@ def _bootstrap_band(curve, features, gram, targets, draws, band, seed, top_eigen
     return lo, hi, se
 
 
-def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, trials, seed, progress, draw=None):
+def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, trials, seed, progress, draw=None,
+                kernel=None):
     """Mean and SEM of the held-out error of exact kernel ridge regression, per curve point."""
     import contextlib
 
@@ -340,7 +365,7 @@ def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, tria
             return contextlib.nullcontext(lambda n=1: None)
         return progress("kernel ridge regression", total)
 
-    kw = dict(features=features, gram=gram, trials=trials, seed=seed, draw=draw)
+    kw = dict(features=features, gram=gram, trials=trials, seed=seed, draw=draw, kernel=kernel)
     if use_opt:
         # the optimal ridge differs per (P, σ²): simulate each row's own ridge
         mean = np.empty(curve.p.size)

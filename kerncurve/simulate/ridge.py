@@ -31,8 +31,25 @@ class KRRResult:
     trials: np.ndarray
 
 
-def _blocks(features, gram, train):
+_ROW_BLOCK = 8192  # rows of K(X, X_P) computed at once on the kernel route
+
+
+def _blocks(features, gram, train, kernel=None):
     """K_PP (B, P, P) and a function giving predictions on all n points from dual weights."""
+    if kernel is not None:  # (inputs, name, params): kernel blocks on the fly, the Gram never formed
+        from ..kernels import checked_kernel
+
+        x, name, params = kernel
+        kpp = np.stack([checked_kernel(name, x[t], x[t], params) for t in train])  # one P × P block per trial
+
+        def predict(alpha):
+            out = np.empty((alpha.shape[0], x.shape[0], alpha.shape[2]))
+            for b, t in enumerate(train):  # per trial and row block: memory O(block · P)
+                for i in range(0, x.shape[0], _ROW_BLOCK):
+                    out[b, i:i + _ROW_BLOCK] = checked_kernel(name, x[i:i + _ROW_BLOCK], x[t], params) @ alpha[b]
+            return out
+
+        return kpp, predict
     if gram is not None:
         k = gram
         kpp = k[train[:, :, None], train[:, None, :]]
@@ -90,7 +107,7 @@ def group_draw(labels, held):
 
 
 def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None, trials=20, seed=0, progress=None,
-                       draw=None):
+                       draw=None, kernel=None):
     """Test MSE of exact kernel ridge regression, averaged over trials.
 
     Parameters
@@ -98,7 +115,7 @@ def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None,
     y : ndarray (n, c)
         Targets, taken as the clean target.
     features, gram : ndarray
-        Features (n, d) (linear kernel) or the Gram (n, n); exactly one.
+        Features (n, d) (linear kernel) or the Gram (n, n); exactly one, unless ``kernel``.
     p_values : sequence of int
         Training-set sizes, each < n.
     ridges, noises : sequence of float
@@ -112,12 +129,15 @@ def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None,
         ``draw(rng, b, p)`` → (train (b, p) indices, test (b, n) mask) for ``b`` trials;
         default: P samples without replacement, tested on the n − P others (`group_draw`
         holds out whole groups instead).
+    kernel : tuple, optional
+        ``(inputs, name, params)`` of a built-in kernel: its blocks are computed on the fly
+        (K_PP per trial, K(X, X_P) by row blocks), so the n × n Gram is never formed.
 
     Returns
     -------
     KRRResult
     """
-    if (features is None) == (gram is None):
+    if kernel is None and (features is None) == (gram is None):
         raise InputError("the experiment needs the samples: features or a Gram (exactly one)")
     n, c = y.shape
     p_values = [int(p) for p in p_values]
@@ -136,7 +156,7 @@ def krr_learning_curve(y, p_values, ridges, noises, *, features=None, gram=None,
             b = min(batch, trials - done)
             train, test = draw(rng, b, p)
             eps = rng.standard_normal((b, p, c)) / np.sqrt(c)
-            kpp, predict = _blocks(features, gram, train)
+            kpp, predict = _blocks(features, gram, train, kernel)
             s, u = np.linalg.eigh(kpp)
             s = np.maximum(s, 0.0)
             cutoff = s[:, -1:] * p * np.finfo(float).eps * 10

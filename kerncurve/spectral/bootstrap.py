@@ -5,7 +5,9 @@ is the same as giving it weight w_i = c_i/n in the empirical measure, so the res
 kernel K*/n has the eigenvalues of A = W^{1/2} K_SS W^{1/2} over the distinct samples S
 (about 63 % of them: the eigenproblem is 4× cheaper than on the resampled n × n Gram), with
 target coefficients v = Uᵀ W^{1/2} y_S and total power Σ_S w_i |y_i|². For features the
-weighted moments XᵀWX and XᵀWy give the same spectrum at d × d cost.
+weighted moments XᵀWX and XᵀWy give the same spectrum at d × d cost. For a built-in kernel
+on raw inputs (the Gram-free routes) the caller passes ``spectrum_of(keep, w, seed)``, which
+runs the same top-k or Nyström computation on the distinct samples with weights w.
 """
 
 import numpy as np
@@ -16,9 +18,11 @@ from .topk import spectrum_top
 __all__ = ["bootstrap_spectra"]
 
 
-def _one(features, gram, y, counts, n, top_eigen, seed):
+def _one(features, gram, y, counts, n, top_eigen, seed, spectrum_of=None):
     keep = counts > 0
     w = counts[keep] / n
+    if spectrum_of is not None:
+        return spectrum_of(keep, w, seed)
     ys = y[keep]
     total = float(np.einsum("i,ic,ic->", w, ys, ys))
     if gram is not None:
@@ -48,14 +52,15 @@ def _one(features, gram, y, counts, n, top_eigen, seed):
     return spectrum_from_moments(c, b, total, n, where="bootstrap sample", overwrite=True)
 
 
-def bootstrap_spectra(y, *, features=None, gram=None, draws=100, seed=0, top_eigen=None, progress=None):
+def bootstrap_spectra(y, *, features=None, gram=None, draws=100, seed=0, top_eigen=None, progress=None,
+                      spectrum_of=None):
     """Yield ``draws`` spectra of bootstrap resamples of the n samples.
 
     Parameters
     ----------
     y : ndarray (n, c)
     features, gram : ndarray
-        The samples: features (n, d) or the Gram (n, n); exactly one.
+        The samples: features (n, d) or the Gram (n, n); exactly one, unless ``spectrum_of``.
     draws : int
     seed : int
         Seed of the resampling (``numpy.random.default_rng``).
@@ -63,12 +68,15 @@ def bootstrap_spectra(y, *, features=None, gram=None, draws=100, seed=0, top_eig
         Compute only the top K modes of each resample (with the modeled tail).
     progress : callable, optional
         Called with 1 after each resample.
+    spectrum_of : callable, optional
+        ``spectrum_of(keep, w, seed)``: the spectrum of the samples ``keep`` (a boolean mask)
+        weighted by ``w`` (summing to 1); replaces the features/Gram route.
     """
     n = y.shape[0]
     rng = np.random.default_rng(seed)
     for b in range(draws):  # one eigenproblem per resample: the loop is over draws only
         counts = rng.multinomial(n, np.full(n, 1.0 / n))
-        spec = _one(features, gram, y, counts, n, top_eigen, seed + b)
+        spec = _one(features, gram, y, counts, n, top_eigen, seed + b, spectrum_of)
         if progress is not None:
             progress(1)
         yield spec

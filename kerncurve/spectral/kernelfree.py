@@ -68,24 +68,34 @@ class KernelOperator:
         Compute the row blocks as dask tasks on its workers.
     """
 
-    def __init__(self, x, name, params, memory, client=None):
+    def __init__(self, x, name, params, memory, client=None, weights=None):
         self.x, self.name, self.params, self.memory, self.client = x, name, params, memory, client
         self.n = x.shape[0]
+        # sample weights w (the bootstrap's counts/n): V ↦ W^{1/2} K W^{1/2} V; none: K V / n
+        self.sw = None if weights is None else np.sqrt(weights)
         self.rows = block_rows(self.n, self.n, memory, f"the {self.n}-sample kernel")
         self.passes = 0
         self._x_future = None
 
-    def diag(self):
-        return kernel_diag(self.name, self.x, self.params)
+    def trace(self):
+        """Trace of the operator: Σ_i k(x_i, x_i)/n, or Σ_i w_i k(x_i, x_i)."""
+        d = kernel_diag(self.name, self.x, self.params)
+        return float(d.sum()) / self.n if self.sw is None else float(d @ self.sw**2)
 
     def __call__(self, v):
         self.passes += 1
+        if self.sw is not None:
+            v = v * self.sw[:, None]
         if self.client is not None:
-            return self._dask(v)
-        out = np.empty((self.n, v.shape[1]))
-        for i in range(0, self.n, self.rows):  # one iteration per row block of K
-            out[i:i + self.rows] = checked_kernel(self.name, self.x[i:i + self.rows], self.x, self.params) @ v
-        out /= self.n
+            out = self._dask(v)
+        else:
+            out = np.empty((self.n, v.shape[1]))
+            for i in range(0, self.n, self.rows):  # one iteration per row block of K
+                out[i:i + self.rows] = checked_kernel(self.name, self.x[i:i + self.rows], self.x, self.params) @ v
+        if self.sw is None:
+            out /= self.n
+        else:
+            out *= self.sw[:, None]
         return out
 
     def _dask(self, v):
@@ -95,9 +105,7 @@ class KernelOperator:
         starts = list(range(0, self.n, self.rows))
         futs = [self.client.submit(_block_product, self._x_future, vf, s, min(s + self.rows, self.n), self.name,
                                    self.params, pure=False) for s in starts]
-        out = np.vstack(self.client.gather(futs))
-        out /= self.n
-        return out
+        return np.vstack(self.client.gather(futs))
 
 
 def _block_product(x, v, start, stop, name, params):
@@ -106,19 +114,24 @@ def _block_product(x, v, start, stop, name, params):
 
 
 def kernelfree_top(x, y, name, params, top, *, memory=None, seed=0, client=None, progress=None, source_dtype=np.float64,
-                   where="kernel"):
-    """The top ``top`` modes of a built-in kernel by block Lanczos on kernel blocks, plus the tail."""
-    n = x.shape[0]
+                   where="kernel", weights=None, n=None):
+    """The top ``top`` modes of a built-in kernel by block Lanczos on kernel blocks, plus the tail.
+
+    ``weights`` (w_i ≥ 0, Σ w_i = 1): the spectrum of the weighted empirical measure Σ_i w_i δ(x_i)
+    (a bootstrap resample's distinct samples); ``n`` is then the resample's size.
+    """
+    rows = x.shape[0]
     budget = parse_size(memory if memory is not None else DEFAULT_STREAM_MEMORY)
-    op = KernelOperator(x, name, params, budget, client)
-    trace = float(op.diag().sum()) / n
+    op = KernelOperator(x, name, params, budget, client, weights)
+    sw = np.full(rows, 1 / np.sqrt(rows)) if weights is None else op.sw
+    yw = y * sw[:, None]
     block = max(8, -(-top // 2))
-    cap = min(n, 3 * top + block)
+    cap = min(rows, 3 * top + block)
     with _bar(progress, "kernel products (top-k)", cap) as advance:
-        spec = spectrum_top(op, n, top, coefficients=lambda th, u: u.T @ y / np.sqrt(n), trace=trace,
-                            total_power=np.sum(y**2, 0) / n, n_modes=n, n=n, route="kernel-free top-k",
-                            source_dtype=source_dtype, where=where, seed=seed, tol=1e-5, block=block,
-                            max_subspace=cap, progress=advance)
+        spec = spectrum_top(op, rows, top, coefficients=lambda th, u: u.T @ yw, trace=op.trace(),
+                            total_power=np.sum(yw**2, 0), n_modes=rows, n=rows if n is None else n,
+                            route="kernel-free top-k", source_dtype=source_dtype, where=where, seed=seed, tol=1e-5,
+                            block=block, max_subspace=cap, progress=advance)
     spec.notes.update(kernel_passes=op.passes, rows_per_block=op.rows, memory_budget=format_size(budget),
                       engine="dask" if client is not None else "numpy (kernel blocks)")
     return spec
@@ -146,9 +159,14 @@ def landmark_indices(x, m, rule="uniform", seed=0):
 
 
 def nystrom(x, y, name, params, m, *, rule="uniform", memory=None, seed=0, client=None, progress=None,
-            source_dtype=np.float64, where="kernel"):
-    """The Nyström spectrum with ``m`` landmarks (module docstring), plus the power-law tail."""
+            source_dtype=np.float64, where="kernel", weights=None, n=None):
+    """The Nyström spectrum with ``m`` landmarks (module docstring), plus the power-law tail.
+
+    ``weights`` and ``n``: a weighted empirical measure, as in `kernelfree_top`.
+    """
+    n_out = x.shape[0] if n is None else n
     n = x.shape[0]
+    wt = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=float)
     m = check_int(m, "landmarks", minimum=1)
     if m >= n:
         raise InputError(f"landmarks={m} must be below n = {n} (with every sample a landmark, drop landmarks=)",
@@ -173,34 +191,33 @@ def nystrom(x, y, name, params, m, *, rule="uniform", memory=None, seed=0, clien
             tf, lf = client.scatter(t, broadcast=True, hash=False), client.scatter(lm, broadcast=True, hash=False)
             xf = client.scatter(x, broadcast=True, hash=False)  # unhashed: a shared key dies with other futures
             futs = [client.submit(_nystrom_block, xf, y[i:i + rows], lf, tf, i, min(i + rows, n), name, params,
-                                  pure=False) for i in range(0, n, rows)]
+                                  wt[i:i + rows], pure=False) for i in range(0, n, rows)]
             for gb, hb in client.gather(futs):
                 g += gb
                 h += hb
             advance(n)
         else:
             for i in range(0, n, rows):  # one iteration per row block of K_nL
-                gb, hb = _nystrom_block(x, y[i:i + rows], lm, t, i, min(i + rows, n), name, params)
+                gb, hb = _nystrom_block(x, y[i:i + rows], lm, t, i, min(i + rows, n), name, params, wt[i:i + rows])
                 g += gb
                 h += hb
                 advance(min(rows, n - i))
-    g /= n
-    h /= n
-    total = np.sum(y**2, 0) / n
-    approx = spectrum_from_moments(g, h, float(total.sum()), n, source_dtype, where, overwrite=True)
-    trace = float(kernel_diag(name, x, params).sum()) / n
+    total = wt @ y**2
+    approx = spectrum_from_moments(g, h, float(total.sum()), n_out, source_dtype, where, overwrite=True)
+    trace = float(kernel_diag(name, x, params) @ wt)
     eta, coeffs, info = with_power_law_tail(approx.eigenvalues, approx.coefficients,
-                                            trace - float(approx.eigenvalues.sum()), total, n)
+                                            trace - float(approx.eigenvalues.sum()), total, n_out)
     from .spectrum import _finish
 
-    spec = _finish(eta, coeffs, float(total.sum()), n, "nystrom", source_dtype, where, exact_modes=approx.rank,
+    spec = _finish(eta, coeffs, float(total.sum()), n_out, "nystrom", source_dtype, where, exact_modes=approx.rank,
                    notes={"landmarks": m, "landmark_rule": rule, "rows_per_block": rows,
                           "memory_budget": format_size(budget), **info,
                           "engine": "dask" if client is not None else "numpy (kernel blocks)"})
     return spec
 
 
-def _nystrom_block(x, yb, lm, t, start, stop, name, params):
-    """(C_bᵀC_b, C_bᵀy_b) of one row block, C_b = K(X_b, L) K_LL^{-1/2} (also a dask task)."""
+def _nystrom_block(x, yb, lm, t, start, stop, name, params, wb):
+    """(C_bᵀW_bC_b, C_bᵀW_by_b) of one row block, C_b = K(X_b, L) K_LL^{-1/2} (also a dask task)."""
     c = checked_kernel(name, x[start:stop], lm, params) @ t
-    return c.T @ c, c.T @ yb
+    cw = c * wb[:, None]
+    return cw.T @ c, cw.T @ yb
