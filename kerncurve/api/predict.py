@@ -280,6 +280,9 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
     if spec.exact_modes is not None:
         summary["top_eigen"] = spec.exact_modes
         summary["tail_modes"] = spec.rank - spec.exact_modes
+        for key in ("landmarks", "landmark_rule", "kernel_passes"):  # how the modes were computed
+            if key in spec.notes:
+                summary[key] = spec.notes[key]
     for key in ("kernel", "bandwidth", "bandwidth_rule", "degree", "depth"):
         if key in prov:
             summary[key] = prov[key]
