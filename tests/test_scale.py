@@ -205,3 +205,27 @@ def test_experiment_on_the_gram_free_route_equals_the_gram_route(run, tmp_path, 
     exact = read_csv(run(*args).stdout)
     np.testing.assert_allclose(free["eg_empirical"], exact["eg_empirical"], rtol=1e-10)
     np.testing.assert_allclose(free["eg_empirical_sem"], exact["eg_empirical_sem"], rtol=1e-8)
+
+
+def test_spectrum_bootstrap_columns_api_and_cli(run, tmp_path):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((400, 6)) * np.linspace(2, 0.2, 6)
+    y = x @ np.linspace(1, 0.1, 6)
+    path = write_h5(tmp_path / "f.h5", features=x, targets=y)
+    spec = kc.spectrum(path, bootstrap=40, seed=1)
+    cols = spec.to_dict()
+    assert list(cols)[-4:] == ["eigenvalue_lo", "eigenvalue_hi", "target_power_lo", "target_power_hi"]
+    assert np.all(cols["eigenvalue_lo"] <= cols["eigenvalue_hi"])
+    # well-separated eigenvalues of a 6-dim covariance from 400 samples: ~7 % relative SE, inside a 90 % band
+    inside = (cols["eigenvalue_lo"] <= cols["eigenvalue"]) & (cols["eigenvalue"] <= cols["eigenvalue_hi"])
+    assert inside.sum() >= 5
+    assert spec.summary["bootstrap_draws"] == 40
+    assert "eigenvalue_exponent_b_se" in spec.summary  # nan here: 6 modes are too few for a power-law fit
+    cli = read_csv(run("spectrum", path, "--bootstrap", "40", "--seed", "1", "-q").stdout)
+    np.testing.assert_allclose(cli["eigenvalue_hi"], cols["eigenvalue_hi"], rtol=1e-12)
+    one_error(run("spectrum", path, "--bootstrap", "1"), "--bootstrap")
+    one_error(run("spectrum", path, "--bootstrap", "5", "--band", "1"), "--band")
+    with pytest.raises(ValueError, match="^bootstrap"):
+        kc.spectrum(path, bootstrap=1)
+    with pytest.raises(ValueError, match="^band"):
+        kc.spectrum(path, bootstrap=3, band=1.5)

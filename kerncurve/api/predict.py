@@ -253,9 +253,11 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
         columns.append("eg_heldout")
 
     if bootstrap is not None:
+        from ..spectral.bootstrap import gram_free_resampler
+
         data["eg_lo"], data["eg_hi"], data["eg_se"] = _bootstrap_band(
             curve, features, gram_s, targets, bootstrap, band, seed, spec.exact_modes, progress,
-            _gram_free_resampler(problem, targets, n))
+            gram_free_resampler(problem, targets, n))
         columns += ["eg_lo", "eg_hi", "eg_se"]
 
     if heldout_by is not None:
@@ -309,30 +311,11 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
                          spectrum=spec, curve=curve)
 
 
-def _gram_free_resampler(problem, targets, n):
-    """``spectrum_of(keep, w, seed)`` on the Gram-free route of ``problem`` (None on other routes)."""
-    if problem is None or getattr(problem, "kernel_inputs", None) is None:
-        return None
-    from ..spectral.kernelfree import kernelfree_top, nystrom
-
-    x, (name, params), opts = problem.kernel_inputs, problem.kernel, problem.options
-
-    def spectrum_of(keep, w, seed):
-        rows = int(keep.sum())
-        kw = dict(memory=opts.get("memory"), seed=seed, where="bootstrap sample", weights=w, n=n)
-        if opts.get("landmarks") is not None:  # a resample holds ~63 % distinct samples: fewer landmarks if need be
-            return nystrom(x[keep], targets[keep], name, params, min(opts["landmarks"], rows - 1),
-                           rule=opts.get("landmark_rule", "uniform"), **kw)
-        return kernelfree_top(x[keep], targets[keep], name, params, min(opts["top_eigen"], rows - 1), **kw)
-
-    return spectrum_of
-
-
 def _bootstrap_band(curve, features, gram, targets, draws, band, seed, top_eigen, progress, spectrum_of=None):
     """Basic-interval band and standard error of E_g over bootstrap resamples of the samples."""
     import contextlib
 
-    from ..spectral.bootstrap import bootstrap_spectra
+    from ..spectral.bootstrap import basic_interval, bootstrap_spectra
 
     if spectrum_of is None and features is not None and features.shape[1] >= features.shape[0]:
         features, gram = None, features @ features.T
@@ -344,16 +327,8 @@ def _bootstrap_band(curve, features, gram, targets, draws, band, seed, top_eigen
                                                    spectrum_of=spectrum_of)):
             egs[b] = learning_curve(None, None, spec.residual_power, curve.p.ravel(), curve.ridge.ravel(),
                                     curve.noise.ravel(), mode_sums=spec.mode_sums).eg
-    # the basic (reflected) interval: a resample holds only ~63 % distinct samples and its E_g is
-    # biased low, so the plain percentile interval misses the population curve; reflecting the
-    # quantiles about the estimate removes that bias to first order (docs/theory.md)
-    q_lo, q_hi = np.percentile(egs, [50 * (1 - band), 50 * (1 + band)], axis=0)
-    eg = curve.eg.ravel()
-    with np.errstate(invalid="ignore"):
-        lo = np.maximum(2 * eg - q_hi, 0.0)
-        hi = 2 * eg - q_lo
-        se = np.std(egs, axis=0, ddof=1)
-    return lo, hi, se
+    # the basic (reflected) interval: the plain percentile interval misses the population curve (docs/scale.md)
+    return basic_interval(curve.eg.ravel(), egs, band)
 
 
 def _experiment(curve, p, ridges, noises, use_opt, features, gram, targets, trials, seed, progress, draw=None,

@@ -3,7 +3,7 @@
 import dataclasses
 import os
 
-from .._validation import check_choice, check_int, check_seed
+from .._validation import check_choice, check_float, check_int, check_seed
 from ..errors import InputError
 
 __all__ = ["spectrum", "load_input"]
@@ -57,7 +57,7 @@ def load_input(input, *, features_key="/features", gram_key="/gram", targets_key
 def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="/gram", targets_key="/targets",
              inputs_key="/inputs", kernel=None, bandwidth=None, degree=2, depth=1, top_eigen=None, landmarks=None,
              landmark_rule="uniform", memory=None, engine="numpy", scheduler=None, scheduler_timeout=10.0, seed=0,
-             progress=None):
+             bootstrap=None, band=0.9, progress=None):
     """The kernel's eigenvalues and the target's power per mode, from an HDF5 input.
 
     The population is the empirical measure on the n samples: eigenvalues η_k of K/n,
@@ -92,6 +92,13 @@ def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="
     engine : {"numpy", "dask"}
         ``"dask"`` sums the feature moments with dask (``scheduler``: a dask address).
     seed : int
+        Seed of the top-k start, the landmarks and the bootstrap.
+    bootstrap : int, optional
+        Resample the n samples with replacement this many times and add per-mode columns
+        ``eigenvalue_lo, eigenvalue_hi, target_power_lo, target_power_hi`` (the basic bootstrap
+        interval of coverage ``band``) and the bootstrap SEs of the fitted exponents.
+    band : float
+        Coverage of the bootstrap interval, in (0, 1).
     progress : callable, optional
         ``progress(description, total)`` → context manager yielding ``advance(n)``.
 
@@ -102,6 +109,11 @@ def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="
     """
     if top is not None:
         top = check_int(top, "top", minimum=1)
+    if bootstrap is not None:
+        bootstrap = check_int(bootstrap, "bootstrap", minimum=2, maximum=10**6)
+    band = check_float(band, "band", minimum=0.0, strict=True, maximum=1.0)
+    if band >= 1.0:
+        raise InputError(f"band must be < 1 (a coverage), got {band}", param="band")
     if save is not None:
         from ..io.outputs import plan_outputs
 
@@ -110,7 +122,10 @@ def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="
                                inputs_key=inputs_key, kernel=kernel, bandwidth=bandwidth, degree=degree, depth=depth,
                                top_eigen=top_eigen, landmarks=landmarks, landmark_rule=landmark_rule, memory=memory,
                                engine=engine, scheduler=scheduler,
-                               scheduler_timeout=scheduler_timeout, seed=seed, progress=progress)
+                               scheduler_timeout=scheduler_timeout, seed=seed, progress=progress,
+                               samples=bootstrap is not None)
+    if bootstrap is not None:
+        spec = _with_band(spec, problem, bootstrap, band, seed, progress)
     if top is not None:
         spec = dataclasses.replace(spec, notes={**spec.notes, "table_rows": top})
     if save is not None:
@@ -122,3 +137,29 @@ def spectrum(input, *, top=None, save=None, features_key="/features", gram_key="
                        extra_attrs={"source": f"{os.fspath(input)} ({spec.provenance.get('source', '')})"},
                        option="save")
     return spec
+
+
+def _with_band(spec, problem, draws, band, seed, progress):
+    """``spec`` with bootstrap columns per mode and the exponents' bootstrap SEs."""
+    import contextlib
+
+    from ..spectral.bootstrap import bootstrap_spectra, gram_free_resampler, mode_band
+
+    if not problem.has_samples:
+        raise InputError("bootstrap needs samples (features, Gram or inputs); the input is a spectrum cache",
+                         param="bootstrap")
+    spectrum_of = gram_free_resampler(problem, problem.targets, spec.n)
+    features = gram = None
+    if spectrum_of is None:
+        gram = problem.gram
+        features = problem.features if gram is None else None
+        if features is not None and features.shape[1] >= features.shape[0]:
+            features, gram = None, features @ features.T
+    modes = spec.rank if spec.exact_modes is None else min(spec.exact_modes, spec.rank)
+    ctx = contextlib.nullcontext(lambda n=1: None) if progress is None else progress("bootstrap", draws)
+    with ctx as advance:
+        spectra = bootstrap_spectra(problem.targets, features=features, gram=gram, draws=draws, seed=seed,
+                                    top_eigen=spec.exact_modes, progress=advance, spectrum_of=spectrum_of)
+        columns, ses = mode_band(spec, spectra, modes, band)
+    notes = {**spec.notes, "bootstrap_draws": draws, "bootstrap_band": band, **ses}
+    return dataclasses.replace(spec, band=columns, notes=notes)

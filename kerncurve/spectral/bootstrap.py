@@ -15,7 +15,7 @@ import numpy as np
 from .spectrum import _finish
 from .topk import spectrum_top
 
-__all__ = ["bootstrap_spectra"]
+__all__ = ["bootstrap_spectra", "gram_free_resampler", "basic_interval", "mode_band"]
 
 
 def _one(features, gram, y, counts, n, top_eigen, seed, spectrum_of=None):
@@ -80,3 +80,64 @@ def bootstrap_spectra(y, *, features=None, gram=None, draws=100, seed=0, top_eig
         if progress is not None:
             progress(1)
         yield spec
+
+
+def gram_free_resampler(problem, targets, n):
+    """``spectrum_of(keep, w, seed)`` on the Gram-free route of ``problem`` (None on other routes).
+
+    ``problem`` holds ``kernel_inputs`` (n, d), ``kernel`` (name, params) and the route's
+    ``options`` (``landmarks``/``landmark_rule`` or ``top_eigen``, ``memory``).
+    """
+    if problem is None or getattr(problem, "kernel_inputs", None) is None:
+        return None
+    from .kernelfree import kernelfree_top, nystrom
+
+    x, (name, params), opts = problem.kernel_inputs, problem.kernel, problem.options
+
+    def spectrum_of(keep, w, seed):
+        rows = int(keep.sum())
+        kw = dict(memory=opts.get("memory"), seed=seed, where="bootstrap sample", weights=w, n=n)
+        if opts.get("landmarks") is not None:  # a resample holds ~63 % distinct samples: fewer landmarks if need be
+            return nystrom(x[keep], targets[keep], name, params, min(opts["landmarks"], rows - 1),
+                           rule=opts.get("landmark_rule", "uniform"), **kw)
+        return kernelfree_top(x[keep], targets[keep], name, params, min(opts["top_eigen"], rows - 1), **kw)
+
+    return spectrum_of
+
+
+def basic_interval(estimate, draws, band):
+    """The basic (reflected) bootstrap interval and standard error of ``estimate`` from ``draws`` (B, ...).
+
+    A resample holds only ~63 % distinct samples, so its statistics are biased; reflecting the
+    resampled quantiles about the estimate removes that bias to first order, where the plain
+    percentile interval would miss the population value.
+    """
+    q_lo, q_hi = np.percentile(draws, [50 * (1 - band), 50 * (1 + band)], axis=0)
+    with np.errstate(invalid="ignore"):
+        lo = np.maximum(2 * estimate - q_hi, 0.0)
+        hi = np.maximum(2 * estimate - q_lo, 0.0)  # the statistics here are non-negative
+        se = np.std(draws, axis=0, ddof=1)
+    return lo, hi, se
+
+
+def mode_band(spec, spectra, modes, band):
+    """Per-mode intervals of η_k and v_k² (k ≤ ``modes``) and SEs of the fitted exponents, from resampled spectra."""
+    from .summary import spectrum_summary
+
+    eta, v2, ab = [], [], []
+    for s in spectra:  # one resample at a time: the loop is over draws only
+        e = np.zeros(modes)
+        t = np.zeros(modes)
+        m = min(modes, s.rank)
+        e[:m], t[:m] = s.eigenvalues[:m], s.target_power[:m]
+        eta.append(e)
+        v2.append(t)
+        fit = spectrum_summary(s)
+        ab.append((fit["eigenvalue_exponent_b"], fit["target_exponent_a"]))
+    eta_lo, eta_hi, _ = basic_interval(spec.eigenvalues[:modes], np.array(eta), band)
+    v2_lo, v2_hi, _ = basic_interval(spec.target_power[:modes], np.array(v2), band)
+    ab = np.array(ab)
+    with np.errstate(invalid="ignore"):
+        se = np.nanstd(ab, axis=0, ddof=1) if len(ab) > 1 else np.full(2, np.nan)
+    columns = {"eigenvalue_lo": eta_lo, "eigenvalue_hi": eta_hi, "target_power_lo": v2_lo, "target_power_hi": v2_hi}
+    return columns, {"eigenvalue_exponent_b_se": float(se[0]), "target_exponent_a_se": float(se[1])}

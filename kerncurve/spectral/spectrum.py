@@ -89,6 +89,7 @@ class Spectrum:
     notes: dict = field(default_factory=dict)
     basis: np.ndarray = field(default=None, repr=False)
     provenance: dict = field(default_factory=dict)
+    band: dict = field(default=None, repr=False)  # bootstrap columns per mode (eigenvalue_lo, ...)
 
     #: the command line's table columns (`to_dict`)
     COLUMNS = ("k", "eigenvalue", "target_power", "cumulative_power")
@@ -216,8 +217,10 @@ class Spectrum:
         shown = self.rank if self.exact_modes is None else min(self.exact_modes, self.rank)
         top = self.notes.get("table_rows") if top is None else top
         m = shown if top is None else min(int(top), shown)
-        return {"k": np.arange(1, m + 1), "eigenvalue": self.eigenvalues[:m].copy(), "target_power": v2[:m],
-                "cumulative_power": cum[:m]}
+        out = {"k": np.arange(1, m + 1), "eigenvalue": self.eigenvalues[:m].copy(), "target_power": v2[:m],
+               "cumulative_power": cum[:m]}
+        out.update({col: vals[:m] for col, vals in (self.band or {}).items()})
+        return out
 
     def __repr__(self):
         return (f"Spectrum(n={self.n}, rank={self.rank}, channels={self.channels}, route={self.route!r}, "

@@ -56,6 +56,10 @@ NOTE_LABELS = {
     "kernel_passes": "passes over the kernel (Gram-free)",
     "landmarks": "Nyström landmarks",
     "landmark_rule": "landmark rule",
+    "bootstrap_draws": "bootstrap resamples",
+    "bootstrap_band": "bootstrap band",
+    "eigenvalue_exponent_b_se": "bootstrap SE of b",
+    "target_exponent_a_se": "bootstrap SE of a",
 }
 
 
