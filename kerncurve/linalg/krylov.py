@@ -64,7 +64,7 @@ def _orth(v):
     return _qr(v)[0]
 
 
-def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, seed=0, progress=None):
+def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, seed=0, progress=None, project=None):
     """Top ``k`` eigenpairs of a symmetric PSD operator by block Lanczos.
 
     Block Krylov space span{Ω, AΩ, A²Ω, …} (Ω random, ``block`` columns) with full
@@ -87,6 +87,9 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, s
         Residual tolerance relative to the largest eigenvalue.
     max_subspace : int, optional
         [default: min(dim, 6k + 4b)].
+    project : ndarray (dim, c), optional
+        Return the projections XᵀY of the Ritz vectors X on these columns as ``vectors``
+        (k, c), without forming X (saves a dim × k array).
     """
     if not 1 <= k < dim:
         raise ValueError(f"k must be in [1, dim), got k={k}, dim={dim}")
@@ -104,11 +107,13 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, s
         nb = v.shape[1]
         basis[:, m: m + nb] = v
         m += nb
-        av = np.asarray(matmat(v), dtype=np.float64)
+        w = np.asarray(matmat(v), dtype=np.float64)
+        if np.shares_memory(w, v):
+            w = w.copy()
         products += nb
         q = basis[:, :m]
-        h = q.T @ av
-        w = av - q @ h
+        h = q.T @ w
+        w -= q @ h  # in place: one dim × b temporary at a time
         h2 = q.T @ w  # second pass: orthogonality to machine precision
         w -= q @ h2
         t[:m, m - nb: m] = h + h2
@@ -144,7 +149,10 @@ def top_eigenpairs(matmat, dim, k, *, block=None, tol=1e-6, max_subspace=None, s
                 fresh -= q @ (q.T @ fresh)
                 fresh -= v @ (v.T @ fresh)
             v = np.hstack([v, _orth(fresh)])
-    vectors = basis[:, :m] @ s[:, :k]
+    if project is not None:
+        vectors = s[:, :k].T @ (basis[:, :m].T @ project)
+    else:
+        vectors = basis[:, :m] @ s[:, :k]
     return TopEig(theta[:k].copy(), vectors, np.asarray(res[:k]), converged, m, products)
 
 

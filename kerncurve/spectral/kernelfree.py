@@ -128,7 +128,7 @@ def kernelfree_top(x, y, name, params, top, *, memory=None, seed=0, client=None,
     block = max(8, -(-top // 2))
     cap = min(rows, 3 * top + block)
     with _bar(progress, "kernel products (top-k)", cap) as advance:
-        spec = spectrum_top(op, rows, top, coefficients=lambda th, u: u.T @ yw, trace=op.trace(),
+        spec = spectrum_top(op, rows, top, coefficients=lambda th, uy: uy, project=yw, trace=op.trace(),
                             total_power=np.sum(yw**2, 0), n_modes=rows, n=rows if n is None else n,
                             route="kernel-free top-k", source_dtype=source_dtype, where=where, seed=seed, tol=1e-5,
                             block=block, max_subspace=cap, progress=advance)

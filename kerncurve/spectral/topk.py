@@ -87,7 +87,7 @@ def _channel_rest(coeffs_top, total_power_per_channel):
 
 
 def spectrum_top(matmat, dim, top, *, coefficients, trace, total_power, n_modes, n, route, source_dtype, where,
-                 seed=0, tol=1e-6, progress=None, block=None, max_subspace=None):
+                 seed=0, tol=1e-6, progress=None, block=None, max_subspace=None, project=None):
     """Top-``top`` eigenpairs of an operator (block Krylov) plus the modeled tail, as a `Spectrum`.
 
     Parameters
@@ -95,7 +95,9 @@ def spectrum_top(matmat, dim, top, *, coefficients, trace, total_power, n_modes,
     matmat : callable
         V ↦ A V for the operator whose eigenvalues are η (K/n, or XᵀX/n).
     coefficients : callable
-        Ritz values (k,), Ritz vectors (dim, k) ↦ target coefficients (k, c).
+        Ritz values (k,), Ritz vectors (dim, k) ↦ target coefficients (k, c); with
+        ``project`` (dim, c) it receives the projections (k, c) of the Ritz vectors on it
+        instead of the vectors.
     trace : float
         tr(A) = Σ of all η.
     total_power : ndarray (c,)
@@ -105,7 +107,7 @@ def spectrum_top(matmat, dim, top, *, coefficients, trace, total_power, n_modes,
         Number of modes of the full spectrum (n, or min(n, d) for features).
     """
     r = top_eigenpairs(matmat, dim, top, seed=seed, tol=tol, progress=progress, block=block,
-                       max_subspace=max_subspace)
+                       max_subspace=max_subspace, project=project)
     coeffs = coefficients(r.values, r.vectors)
     tp = np.atleast_1d(np.asarray(total_power, float))
     eta, coeffs, info = with_power_law_tail(r.values, coeffs, trace - float(r.values.sum()), tp, n_modes)
