@@ -25,6 +25,7 @@ __all__ = [
     "check_seed",
     "check_choice",
     "check_count",
+    "check_group_selection",
 ]
 
 MAX_SAMPLES = 2**53  # sample sizes, steps, widths: exact in float64
@@ -195,3 +196,50 @@ def check_count(count, param, maximum, unit="points", way_out=""):
         tail = f"; {way_out}" if way_out else ""
         _fail(param, f"asks for {count:.6g} {unit}, more than the {maximum:.6g} allowed{tail}")
     return count
+
+
+def check_group_selection(value, param, *, maximum=MAX_POINTS):
+    """Group labels to keep: ``"0-6"``, ``"0,2,4"``, ``"0-2,7"``, an integer or a sequence of them.
+
+    Returns the sorted distinct labels (int64). A range is counted before it is expanded, so
+    ``"0-999999999999"`` is refused at once (more than ``maximum`` labels).
+    """
+    if isinstance(value, str):
+        out = set()
+        for tok in value.split(","):
+            tok = tok.strip()
+            lo, hi = _label_range(tok)
+            if lo is None:
+                _fail(param, f"{tok!r} is not a group label or range like 0-6; give e.g. 0-6 or 0,2,4")
+            if hi - lo + 1 + len(out) > maximum:
+                _fail(param, f"{tok!r} spans {hi - lo + 1} labels, more than the {maximum} allowed; name only the "
+                             "labels present")
+            out.update(range(lo, hi + 1))
+        return np.array(sorted(out), dtype=np.int64)
+    vals = _as_list(value)
+    if not vals:
+        _fail(param, "is empty; give at least one group label")
+    if len(vals) > maximum:
+        _fail(param, f"has {len(vals)} labels, more than the {maximum} allowed")
+    out = []
+    for v in vals:
+        x = _exact_number(v, param)
+        if isinstance(x, float) or x.denominator != 1 or abs(x) >= 2**63:
+            _fail(param, f"must be integer group labels (or text like 0-6), got {v!r}")
+        out.append(int(x))
+    return np.unique(np.array(out, dtype=np.int64))
+
+
+def _label_range(tok):
+    """``"3"`` → (3, 3), ``"0-6"`` → (0, 6), ``"-2--1"`` → (−2, −1); (None, None) if not one."""
+    try:
+        if "-" in tok[1:]:
+            a, b = tok[0] + tok[1:].split("-", 1)[0], tok[1:].split("-", 1)[1]
+            lo, hi = int(a), int(b)
+        else:
+            lo = hi = int(tok)
+    except ValueError:
+        return None, None
+    if hi < lo or max(abs(lo), abs(hi)) >= 2**63:
+        return None, None
+    return lo, hi
