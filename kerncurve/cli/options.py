@@ -4,7 +4,7 @@ import click
 
 from ..kernels import KERNELS
 
-__all__ = ["input_argument", "input_options", "spectrum_options", "output_options"]
+__all__ = ["input_argument", "input_options", "spectrum_options", "output_options", "group_selection_options"]
 
 
 def input_argument(f):
@@ -70,6 +70,19 @@ def output_options(f):
         click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
                      help="Seed of every random choice (0 ≤ SEED < 2⁶³)."),
         click.option("--debug", is_flag=True, help="Show a traceback on unexpected errors."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def group_selection_options(f):
+    """``--train-groups`` / ``--test-groups`` of the distribution-shift commands."""
+    opts = [
+        click.option("--train-groups", default=None,
+                     help="Restrict the training measure to these /train/groups labels, e.g. 0-6 or 0,2,4."),
+        click.option("--test-groups", default=None,
+                     help="Restrict the test measure to these /test/groups labels, e.g. 7-9."),
     ]
     for o in reversed(opts):
         f = o(f)
