@@ -111,6 +111,8 @@ def check_sizes(values, param="p", *, allow_inf=False, minimum=1, maximum=MAX_SA
     Fractions (``10.5``), values below ``minimum`` and above ``maximum`` are refused exactly
     (no float wrap-around: ``1e30`` is refused, not turned negative).
     """
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.size:
+        return _check_int_array(values.ravel(), param, minimum, maximum)
     vals = _as_list(values)
     if not vals:
         _fail(param, "is empty; give at least one value")
@@ -134,6 +136,18 @@ def check_sizes(values, param="p", *, allow_inf=False, minimum=1, maximum=MAX_SA
     if allow_inf and any(isinstance(v, float) for v in out):
         return np.array(out, dtype=float)
     return np.array(out, dtype=np.int64)
+
+
+def _check_int_array(arr, param, minimum, maximum):
+    """`check_sizes` of an integer array, vectorized (the command line's parsed lists)."""
+    if arr.size > MAX_POINTS:
+        _fail(param, f"has {arr.size} values; at most {MAX_POINTS} are allowed")
+    low, high = arr.min(), arr.max()
+    if low < minimum:
+        _fail(param, f"must be integers ≥ {minimum}, got {int(low)!r}")
+    if high > maximum:
+        _fail(param, f"must be at most {maximum:.3g}, got {int(high)!r}")
+    return arr.astype(np.int64)
 
 
 def check_floats(values, param, *, minimum=None, strict=False, maximum=None, allow_inf=False):

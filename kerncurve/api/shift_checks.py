@@ -9,13 +9,15 @@ import numpy as np
 
 from .._validation import check_float, check_int, check_seed
 from ..errors import InputError, NumericalWarning
-from ..io.sizes import check_bytes, memory_budget
+from ..io.sizes import check_bytes, memory_budget, parse_size
 
-__all__ = ["WORK_BUDGET", "MAX_TRIALS", "check_options", "check_factorization", "check_theory", "check_simulation",
+__all__ = ["WORK_BUDGET", "OPTIMIZER_BUDGET", "MAX_TRIALS", "check_options", "check_factorization", "check_theory", "check_simulation",
            "check_pool", "support_warning", "selection_param", "bar"]
 
-#: floating-point operations of one call (theory and simulation each): minutes to an hour
+#: floating-point operations of the curve and of the experiment (numpy loops: tens of minutes to hours)
 WORK_BUDGET = 1e13
+#: floating-point operations of the training-measure optimizer (eigendecompositions: about an hour)
+OPTIMIZER_BUDGET = 1e14
 MAX_TRIALS = 10**7
 
 
@@ -31,7 +33,7 @@ def check_options(*, kernel, bandwidth, degree, depth, trials, seed, memory):
     depth = check_int(depth, "depth", minimum=1, maximum=10_000)
     trials = check_int(trials, "trials", minimum=2, maximum=MAX_TRIALS)
     seed = check_seed(seed)
-    budget = memory_budget(memory)
+    budget = memory_budget(None) if memory is None else parse_size(memory, "memory")
     return bandwidth, degree, depth, trials, seed, budget
 
 
@@ -61,7 +63,7 @@ def check_theory(layout, rows, pointwise, budget):
         check_bytes(8.0 * 8 * rows * nq, budget, f"the pointwise table of {int(rows)} points × {int(nq)} test points",
                     way_out="use fewer p, ridge or noise values, or raise memory=")
     if work > WORK_BUDGET:
-        raise InputError(f"p × ridge × noise asks for {rows:.6g} points on {int(m)} modes, about {work:.3g} "
+        raise InputError(f"p, ridge and noise ask for {rows:.6g} curve points on {int(m)} modes, about {work:.3g} "
                          f"floating-point operations, more than the {WORK_BUDGET:.3g} allowed; use fewer p, ridge or "
                          "noise values", param="p")
 

@@ -15,7 +15,7 @@ from .._validation import (
 from ..errors import InputError, NumericalWarning
 from ..result import Result, numerics_guard
 from .shift_checks import (
-    WORK_BUDGET,
+    OPTIMIZER_BUDGET,
     bar,
     check_factorization,
     check_options,
@@ -144,18 +144,18 @@ def _check_optimizer(layout, steps, budget):
                 f"optimizing the training measure over {int(n)} pool points ({int(m)} test points)",
                 way_out="use a smaller pool, or raise memory=")
     work = (2.0 * steps + 1) * (11 * n**3 + 6 * n * n * m)
-    if work > WORK_BUDGET:
+    if work > OPTIMIZER_BUDGET:
         raise InputError(f"steps={steps} asks for about {work:.3g} floating-point operations (each optimizer step "
                          f"evaluates E_g and its gradient over {int(n)} pool points), more than the "
-                         f"{WORK_BUDGET:.3g} allowed; use fewer steps or a smaller pool", param="steps")
+                         f"{OPTIMIZER_BUDGET:.3g} allowed; use fewer steps or a smaller pool", param="steps")
 
 
 def _optimize_train(data, P, ridge, noise, *, per_group, steps, empirical, trials, seed, progress, **_):
     from ..theory.shift import optimize_train_measure
 
     if per_group and data.groups_p is None:
-        raise InputError("per_group needs /train/groups" + (f" in {data.path!r}" if data.path else " (train['groups'])"),
-                         param="per_group")
+        where = f" in {data.path!r}" if data.path else " (train['groups'])"
+        raise InputError(f"per_group needs /train/groups{where}", param="per_group")
     support = np.flatnonzero(data.p > 0)
     K, C = data.blocks()
     Ks = K[np.ix_(support, support)]
@@ -195,8 +195,8 @@ def _optimize_test(data, P, ridge, noise, *, objective, per_group, temperature, 
     from ..theory.shift import optimize_test_measure, pointwise_error
 
     if per_group and data.groups_q is None:
-        raise InputError("per_group needs /test/groups" + (f" in {data.path!r}" if data.path else " (test['groups'])"),
-                         param="per_group")
+        where = f" in {data.path!r}" if data.path else " (test['groups'])"
+        raise InputError(f"per_group needs /test/groups{where}", param="per_group")
     support_warning(data, P)
     problem = data.problem()
     e = pointwise_error(problem, float(P), ridge, noise)

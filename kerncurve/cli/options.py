@@ -77,12 +77,15 @@ def output_options(f):
 
 
 def group_selection_options(f):
-    """``--train-groups`` / ``--test-groups`` of the distribution-shift commands."""
+    """``--train-groups``, ``--test-groups`` and ``--memory`` of the distribution-shift commands."""
     opts = [
         click.option("--train-groups", default=None,
                      help="Restrict the training measure to these /train/groups labels, e.g. 0-6 or 0,2,4."),
         click.option("--test-groups", default=None,
                      help="Restrict the test measure to these /test/groups labels, e.g. 7-9."),
+        click.option("--memory", default=None, metavar="SIZE",
+                     help="Memory budget (512M, 2G…) for the arrays read and built, checked before they are "
+                          "allocated  [default: 8G (at most 80% of physical memory)]"),
     ]
     for o in reversed(opts):
         f = o(f)

@@ -36,7 +36,7 @@ from .common import (
 @output_options
 @run_session
 def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, pointwise_output, train_groups, test_groups,
-            features_key, gram_key, targets_key, inputs_key, kernel, bandwidth, degree, depth, **_):
+            memory, features_key, gram_key, targets_key, inputs_key, kernel, bandwidth, degree, depth, **_):
     """Predicted test error under distribution shift: train on P points drawn from the /train
     measure p, test on the /test points weighted by q.
 
@@ -50,7 +50,8 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, pointwi
               noise=parse_float_list(noise_spec, "--noise"), empirical=empirical, trials=trials, seed=s.rng_seed,
               pointwise=pointwise_output is not None, train_groups=train_groups, test_groups=test_groups,
               features_key=features_key, gram_key=gram_key, targets_key=targets_key, inputs_key=inputs_key,
-              kernel=kernel, bandwidth=bandwidth, degree=degree, depth=depth, progress=s.reporter.progress)
+              kernel=kernel, bandwidth=bandwidth, degree=degree, depth=depth, memory=memory,
+              progress=s.reporter.progress)
     s.reporter.summary("kerncurve shift", list(r.summary.items()))
     if s.target("pointwise_output"):
         s.write_table("--pointwise-output", r.pointwise(),

@@ -39,8 +39,8 @@ from .common import (
 @output_options
 @run_session
 def command(s, input, p_spec, ridge_spec, noise_spec, objective, per_group, steps, temperature, kl_budget, empirical,
-            trials, train_groups, test_groups, features_key, gram_key, targets_key, inputs_key, kernel, bandwidth,
-            degree, depth, **_):
+            trials, train_groups, test_groups, memory, features_key, gram_key, targets_key, inputs_key, kernel,
+            bandwidth, degree, depth, **_):
     """Optimize a measure: the training measure over the /train points that minimizes the
     predicted test error (L-BFGS-B, analytic gradient by implicit differentiation of κ), or
     the test measure over the /test points that is best (beneficial-test) or worst
@@ -57,7 +57,7 @@ def command(s, input, p_spec, ridge_spec, noise_spec, objective, per_group, step
                        steps=steps, temperature=temperature, kl_budget=kl_budget, empirical=empirical, trials=trials,
                        seed=s.rng_seed, train_groups=train_groups, test_groups=test_groups, features_key=features_key,
                        gram_key=gram_key, targets_key=targets_key, inputs_key=inputs_key, kernel=kernel,
-                       bandwidth=bandwidth, degree=degree, depth=depth, progress=s.reporter.progress)
+                       bandwidth=bandwidth, degree=degree, depth=depth, memory=memory, progress=s.reporter.progress)
     s.reporter.summary("kerncurve shift-optimize", list(r.summary.items()))
     if s.target("plot"):
         s.write_figure("--plot", _figure(r))
@@ -73,9 +73,10 @@ def _figure(r):
     x = data[key]
     test_side = "error" in data
     fig, ax = figure(figsize=(6, 4))
-    ref = r.shift_data.q if test_side else np.where(r.shift_data.p > 0, 1.0 / max(int(np.sum(r.shift_data.p > 0)), 1), 0.0)
+    d = r.shift_data
+    ref = d.q if test_side else np.where(d.p > 0, 1.0 / max(int(np.sum(d.p > 0)), 1), 0.0)
     if key == "group":
-        labels = r.shift_data.groups_q if test_side else r.shift_data.groups_p
+        labels = d.groups_q if test_side else d.groups_p
         ref = np.array([ref[labels == g].sum() for g in x])
         width = 0.4
         ax.bar(x - width / 2, ref, width, label="reference measure", color="0.7")

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import InputError
-from .h5 import check_meta, lookup, open_h5, read_array
+from .h5 import check_meta, guard, lookup, open_h5, read_array
 
 __all__ = ["SHIFT_GROUPS", "ShiftSource", "open_shift"]
 
@@ -56,6 +56,8 @@ class ShiftSource:
         ``weights`` and ``groups``.
     shapes : dict
         The declared shape of each of those datasets, by group and role.
+    dtypes : dict
+        The stored dtype of the kernel's side of each group (tolerances depend on it).
     source : str
         Where the kernel comes from, for summaries.
     """
@@ -64,6 +66,7 @@ class ShiftSource:
     route: str
     keys: dict
     shapes: dict
+    dtypes: dict
     source: str
 
     def where(self, group, role):
@@ -105,8 +108,13 @@ def _meta(f, key, role):
     return tuple(check_meta(f, key, ndim=ndim, option=option, what=what).shape)
 
 
-def _groups_meta(f, key, n):
-    """Shape of an optional labels dataset: 1-D numeric with one label per point."""
+def _dtype(f, key):
+    with guard(f.filename, key):
+        return f[key].dtype
+
+
+def _groups_meta(f, key):
+    """Shape of an optional labels dataset: 1-D numeric."""
     import h5py
 
     where = f"{f.filename}:{key}"
@@ -115,8 +123,6 @@ def _groups_meta(f, key, n):
         raise InputError(f"{where} is a group, not a dataset; store the labels as a 1-D integer array")
     if obj.dtype.kind not in "iuf" or obj.ndim != 1:
         raise InputError(f"{where} must be a 1-D array of integer group labels (dtype {obj.dtype}, shape {obj.shape})")
-    if obj.shape[0] != n:
-        raise InputError(f"{where} has {obj.shape[0]} labels but the group has {n} points; give one label per point")
     return tuple(obj.shape)
 
 
@@ -135,13 +141,14 @@ def open_shift(path, *, features_key="/features", gram_key="/gram", targets_key=
     Raises
     ------
     InputError
-        A missing group or dataset, a damaged one, a wrong dtype or rank, blocks whose shapes
-        do not fit together, targets or weights or labels with the wrong number of rows.
+        A missing group or dataset, a damaged one, a wrong dtype or rank. (Whether the shapes
+        fit together is checked by the caller, for files and arrays alike.)
     """
     path = os.fspath(path)
     fkey, gkey, tkey, ikey = (_key(k) for k in (features_key, gram_key, targets_key, inputs_key))
     keys = {"train": {}, "test": {}}
     shapes = {"train": {}, "test": {}}
+    dtypes = {"train": {}, "test": {}}
     with open_h5(path) as f:
         for name in SHIFT_GROUPS:
             _require_group(f, name)
@@ -176,25 +183,14 @@ def open_shift(path, *, features_key="/features", gram_key="/gram", targets_key=
         for name in SHIFT_GROUPS:
             role = next(iter(keys[name]))
             shapes[name][role] = _meta(f, keys[name][role], role)
-        n_p, n_q = shapes["train"][next(iter(keys["train"]))][0], shapes["test"][next(iter(keys["test"]))][0]
-        if route == "gram":
-            k, c = shapes["train"]["gram"], shapes["test"]["gram_cross"]
-            if k[0] != k[1]:
-                raise InputError(f"{path}:/train/{gkey} is not square (shape {k}); a Gram matrix must be n×n")
-            if c[1] != k[0]:
-                raise InputError(f"{path}:/test/gram_cross has shape {c} but /train/{gkey} has {k[0]} points; it "
-                                 f"must be (n_test, {k[0]})")
-        for name, n in (("train", n_p), ("test", n_q)):
+            dtypes[name][role] = _dtype(f, keys[name][role])
             keys[name]["targets"] = f"/{name}/{tkey}"
-            y = shapes[name]["targets"] = _meta(f, keys[name]["targets"], "targets")
-            if y[0] != n:
-                raise InputError(f"{path}:/{name}/{tkey} has {y[0]} rows but /{name} has {n} points; give one "
-                                 "target per point")
-        for name, n in (("train", n_p), ("test", n_q)):
+            shapes[name]["targets"] = _meta(f, keys[name]["targets"], "targets")
+        for name in SHIFT_GROUPS:
             if _present(f, f"/{name}/weights"):
                 keys[name]["weights"] = f"/{name}/weights"
                 shapes[name]["weights"] = _meta(f, keys[name]["weights"], "weights")
             if _present(f, f"/{name}/groups"):
                 keys[name]["groups"] = f"/{name}/groups"
-                shapes[name]["groups"] = _groups_meta(f, keys[name]["groups"], n)
-    return ShiftSource(path=path, route=route, keys=keys, shapes=shapes, source=source)
+                shapes[name]["groups"] = _groups_meta(f, keys[name]["groups"])
+    return ShiftSource(path=path, route=route, keys=keys, shapes=shapes, dtypes=dtypes, source=source)
