@@ -161,10 +161,12 @@ def _optimize_train(data, P, ridge, noise, *, per_group, steps, empirical, trial
     Ks = K[np.ix_(support, support)]
     Cs = C[:, support]
     groups = data.groups_p[support] if per_group else None
+    # start from the uniform measure over the support (per group: weights ∝ the group sizes)
+    theta0 = None if groups is None else np.log(np.unique(groups, return_counts=True)[1].astype(float))
     support_warning(data, P)
     with bar(progress, "optimizing the training measure", steps) as advance:
         res = optimize_train_measure(Ks, Cs, data.y_p[support], data.y_q, data.q, P, ridge, noise, groups=groups,
-                                     steps=steps, callback=lambda i, e: advance(1))
+                                     steps=steps, theta0=theta0, callback=lambda i, e: advance(1))
     weights = np.zeros(data.n_train)
     weights[support] = res.weights
     n_eff = 1.0 / np.sum(res.weights**2)
