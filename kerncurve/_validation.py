@@ -105,6 +105,16 @@ def _as_list(values):
     return list(np.asarray(values, dtype=object).ravel()) if isinstance(values, np.ndarray) else list(values)
 
 
+def _value_list(values, param, maximum=MAX_POINTS):
+    """The values of a scalar-or-sequence argument as a list: not empty, at most ``maximum``."""
+    vals = _as_list(values)
+    if not vals:
+        _fail(param, "is empty; give at least one value")
+    if len(vals) > maximum:
+        _fail(param, f"has {len(vals)} values; at most {maximum} are allowed")
+    return vals
+
+
 def check_sizes(values, param="p", *, allow_inf=False, minimum=1, maximum=MAX_SAMPLES):
     """Positive integer sizes (sample sizes, widths, steps) as an int64 array (float with inf).
 
@@ -113,11 +123,7 @@ def check_sizes(values, param="p", *, allow_inf=False, minimum=1, maximum=MAX_SA
     """
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.size:
         return _check_int_array(values.ravel(), param, minimum, maximum)
-    vals = _as_list(values)
-    if not vals:
-        _fail(param, "is empty; give at least one value")
-    if len(vals) > MAX_POINTS:
-        _fail(param, f"has {len(vals)} values; at most {MAX_POINTS} are allowed")
+    vals = _value_list(values, param)
     out = []
     for v in vals:
         x = _exact_number(v, param)
@@ -152,11 +158,7 @@ def _check_int_array(arr, param, minimum, maximum):
 
 def check_floats(values, param, *, minimum=None, strict=False, maximum=None, allow_inf=False):
     """A 1-D float64 array of finite numbers within bounds (a scalar becomes one value)."""
-    vals = _as_list(values)
-    if not vals:
-        _fail(param, "is empty; give at least one value")
-    if len(vals) > MAX_POINTS:
-        _fail(param, f"has {len(vals)} values; at most {MAX_POINTS} are allowed")
+    vals = _value_list(values, param)
     out = np.empty(len(vals))
     for i, v in enumerate(vals):
         x = _exact_number(v, param)
@@ -230,11 +232,7 @@ def check_group_selection(value, param, *, maximum=MAX_POINTS):
                              "labels present")
             out.update(range(lo, hi + 1))
         return np.array(sorted(out), dtype=np.int64)
-    vals = _as_list(value)
-    if not vals:
-        _fail(param, "is empty; give at least one group label")
-    if len(vals) > maximum:
-        _fail(param, f"has {len(vals)} labels, more than the {maximum} allowed")
+    vals = _value_list(value, param, maximum)
     out = []
     for v in vals:
         x = _exact_number(v, param)

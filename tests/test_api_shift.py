@@ -313,3 +313,15 @@ def test_shift_plot_writes_a_figure(run, feat_file, tmp_path):  # noqa: F811
             "-q")
     assert r.exit_code == 0, r.stderr
     assert b"<svg" in fig.read_bytes()[:500]
+
+
+def test_train_measure_starts_from_the_uniform_measure(feat_file):  # noqa: F811
+    """Per point or per group, eg_uniform is the error of the uniform measure over the support,
+    the measure the experiment's `eg_uniform_empirical` draws from."""
+    a = kc.shift_optimize(feat_file, p=10, ridge=0.01, steps=2)
+    b = kc.shift_optimize(feat_file, p=10, ridge=0.01, steps=2, per_group=True)
+    xp, xq, yp, yq = _data()
+    c = kc.shift(train={"features": xp, "targets": yp}, test={"features": xq, "targets": yq}, p=10, ridge=0.01)
+    assert b.summary["eg_uniform"] == pytest.approx(a.summary["eg_uniform"], rel=1e-12)
+    assert a.summary["eg_uniform"] == pytest.approx(c.eg_test[0], rel=1e-8)
+    assert b.summary["eg_optimized"] <= b.summary["eg_uniform"]

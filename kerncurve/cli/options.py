@@ -4,7 +4,8 @@ import click
 
 from ..kernels import KERNELS
 
-__all__ = ["input_argument", "input_options", "spectrum_options", "output_options", "group_selection_options"]
+__all__ = ["input_argument", "input_options", "spectrum_options", "output_options", "group_selection_options",
+           "shift_options"]
 
 
 def input_argument(f):
@@ -90,3 +91,9 @@ def group_selection_options(f):
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+def shift_options(f):
+    """Everything the distribution-shift commands share after their own options: the group
+    selections and ``--memory``, the input's dataset keys and kernel, and the output options."""
+    return group_selection_options(input_options(output_options(f)))

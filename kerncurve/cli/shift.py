@@ -9,15 +9,7 @@ import click
 import numpy as np
 
 from ..api.shift import shift
-from .common import (
-    group_selection_options,
-    input_argument,
-    input_options,
-    output_options,
-    parse_float_list,
-    parse_p,
-    run_session,
-)
+from .common import input_argument, parse_float_list, parse_p, run_session, shift_options
 
 
 @click.command("shift", context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,9 +23,7 @@ from .common import (
               help="Random training sets per P for --empirical.")
 @click.option("--pointwise-output", type=click.Path(dir_okay=False), default=None,
               help="Write the predicted error e(x) at every test point (p, ridge, noise, index, group, error) as CSV.")
-@group_selection_options
-@input_options
-@output_options
+@shift_options
 @run_session
 def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, pointwise_output, train_groups, test_groups,
             memory, features_key, gram_key, targets_key, inputs_key, kernel, bandwidth, degree, depth, **_):

@@ -5,15 +5,7 @@ import click
 import numpy as np
 
 from ..api.shift_optimize import OBJECTIVES, shift_optimize
-from .common import (
-    group_selection_options,
-    input_argument,
-    input_options,
-    output_options,
-    parse_float_list,
-    parse_p,
-    run_session,
-)
+from .common import input_argument, parse_float_list, parse_p, run_session, shift_options
 
 
 @click.command("shift-optimize", context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,9 +26,7 @@ from .common import (
 @click.option("--empirical", is_flag=True, help="Also measure the error of the reference and optimized measures.")
 @click.option("--trials", type=click.IntRange(min=2), default=20, show_default=True,
               help="Random training sets for --empirical.")
-@group_selection_options
-@input_options
-@output_options
+@shift_options
 @run_session
 def command(s, input, p_spec, ridge_spec, noise_spec, objective, per_group, steps, temperature, kl_budget, empirical,
             trials, train_groups, test_groups, memory, features_key, gram_key, targets_key, inputs_key, kernel,
