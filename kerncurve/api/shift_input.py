@@ -58,11 +58,14 @@ class ShiftData:
         ``source`` and the kernel's resolved hyper-parameters.
     path : str or None
         The input file.
+    selection_text : dict
+        ``train_groups`` / ``test_groups`` as given, by group (for messages).
     """
 
     def __init__(self, path=None):
         self.path = path
         self.info = {}
+        self.selection_text = {}
         self.gram = self.cross = self.features = self.test_features = None
         self.groups_p = self.groups_q = None
 
@@ -282,11 +285,11 @@ def load_shift(input=None, *, train=None, test=None, features_key="/features", g
             "train['gram'], test['gram_cross']" if route == "gram" else "train['features'], test['features']")
     data.selection_text = {g: text for g, (_, text) in selections.items()}
     _fill(data, route, arrays, labels, kernel, bandwidth, degree, depth, gram_dtype)
-    for group, where_n in (("train", data.n_train), ("test", data.n_test)):
+    for group, n in (("train", data.n_train), ("test", data.n_test)):
         w = arrays[group].get("weights")
-        m = check_measure(w, where_n, labels[group].get("weights", f"{group} weights"), param=group)
+        m = check_measure(w, n, labels[group].get("weights", f"{group} weights"), param=group)
         g = arrays[group].get("groups")
-        g = None if g is None else _labels(g, where_n, labels[group]["groups"], group)
+        g = None if g is None else _labels(g, n, labels[group]["groups"], group)
         if group == "train":
             data.p, data.groups_p = m, g
         else:
