@@ -25,6 +25,7 @@ __all__ = [
     "check_seed",
     "check_choice",
     "check_count",
+    "check_group_selection",
 ]
 
 MAX_SAMPLES = 2**53  # sample sizes, steps, widths: exact in float64
@@ -104,17 +105,25 @@ def _as_list(values):
     return list(np.asarray(values, dtype=object).ravel()) if isinstance(values, np.ndarray) else list(values)
 
 
+def _value_list(values, param, maximum=MAX_POINTS):
+    """The values of a scalar-or-sequence argument as a list: not empty, at most ``maximum``."""
+    vals = _as_list(values)
+    if not vals:
+        _fail(param, "is empty; give at least one value")
+    if len(vals) > maximum:
+        _fail(param, f"has {len(vals)} values; at most {maximum} are allowed")
+    return vals
+
+
 def check_sizes(values, param="p", *, allow_inf=False, minimum=1, maximum=MAX_SAMPLES):
     """Positive integer sizes (sample sizes, widths, steps) as an int64 array (float with inf).
 
     Fractions (``10.5``), values below ``minimum`` and above ``maximum`` are refused exactly
     (no float wrap-around: ``1e30`` is refused, not turned negative).
     """
-    vals = _as_list(values)
-    if not vals:
-        _fail(param, "is empty; give at least one value")
-    if len(vals) > MAX_POINTS:
-        _fail(param, f"has {len(vals)} values; at most {MAX_POINTS} are allowed")
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.size:
+        return _check_int_array(values.ravel(), param, minimum, maximum)
+    vals = _value_list(values, param)
     out = []
     for v in vals:
         x = _exact_number(v, param)
@@ -135,13 +144,21 @@ def check_sizes(values, param="p", *, allow_inf=False, minimum=1, maximum=MAX_SA
     return np.array(out, dtype=np.int64)
 
 
+def _check_int_array(arr, param, minimum, maximum):
+    """`check_sizes` of an integer array, vectorized (the command line's parsed lists)."""
+    if arr.size > MAX_POINTS:
+        _fail(param, f"has {arr.size} values; at most {MAX_POINTS} are allowed")
+    low, high = arr.min(), arr.max()
+    if low < minimum:
+        _fail(param, f"must be integers ≥ {minimum}, got {int(low)!r}")
+    if high > maximum:
+        _fail(param, f"must be at most {maximum:.3g}, got {int(high)!r}")
+    return arr.astype(np.int64)
+
+
 def check_floats(values, param, *, minimum=None, strict=False, maximum=None, allow_inf=False):
     """A 1-D float64 array of finite numbers within bounds (a scalar becomes one value)."""
-    vals = _as_list(values)
-    if not vals:
-        _fail(param, "is empty; give at least one value")
-    if len(vals) > MAX_POINTS:
-        _fail(param, f"has {len(vals)} values; at most {MAX_POINTS} are allowed")
+    vals = _value_list(values, param)
     out = np.empty(len(vals))
     for i, v in enumerate(vals):
         x = _exact_number(v, param)
@@ -195,3 +212,46 @@ def check_count(count, param, maximum, unit="points", way_out=""):
         tail = f"; {way_out}" if way_out else ""
         _fail(param, f"asks for {count:.6g} {unit}, more than the {maximum:.6g} allowed{tail}")
     return count
+
+
+def check_group_selection(value, param, *, maximum=MAX_POINTS):
+    """Group labels to keep: ``"0-6"``, ``"0,2,4"``, ``"0-2,7"``, an integer or a sequence of them.
+
+    Returns the sorted distinct labels (int64). A range is counted before it is expanded, so
+    ``"0-999999999999"`` is refused at once (more than ``maximum`` labels).
+    """
+    if isinstance(value, str):
+        out = set()
+        for tok in value.split(","):
+            tok = tok.strip()
+            lo, hi = _label_range(tok)
+            if lo is None:
+                _fail(param, f"{tok!r} is not a group label or range like 0-6; give e.g. 0-6 or 0,2,4")
+            if hi - lo + 1 + len(out) > maximum:
+                _fail(param, f"{tok!r} spans {hi - lo + 1} labels, more than the {maximum} allowed; name only the "
+                             "labels present")
+            out.update(range(lo, hi + 1))
+        return np.array(sorted(out), dtype=np.int64)
+    vals = _value_list(value, param, maximum)
+    out = []
+    for v in vals:
+        x = _exact_number(v, param)
+        if isinstance(x, float) or x.denominator != 1 or abs(x) >= 2**63:
+            _fail(param, f"must be integer group labels (or text like 0-6), got {v!r}")
+        out.append(int(x))
+    return np.unique(np.array(out, dtype=np.int64))
+
+
+def _label_range(tok):
+    """``"3"`` → (3, 3), ``"0-6"`` → (0, 6), ``"-2--1"`` → (−2, −1); (None, None) if not one."""
+    try:
+        if "-" in tok[1:]:
+            a, b = tok[0] + tok[1:].split("-", 1)[0], tok[1:].split("-", 1)[1]
+            lo, hi = int(a), int(b)
+        else:
+            lo = hi = int(tok)
+    except ValueError:
+        return None, None
+    if hi < lo or max(abs(lo), abs(hi)) >= 2**63:
+        return None, None
+    return lo, hi

@@ -6,7 +6,7 @@ Run ``python sample_data/make_shift.py [OUTDIR]`` (default: this folder); the le
 digits_shift.h5
     sklearn's bundled 8×8 digits (n = 1797, pixels / 16), split at random into a training
     pool of 900 and a test pool of 897 points (``/train/inputs``, ``/test/inputs``; use
-    ``--kernel rbf --bandwidth 3`` for THEORY §1's kernel exp(−|x − x'|²/(2·3²))). Target:
+    ``--kernel rbf --bandwidth 3`` for the kernel exp(−|x − x'|²/(2·3²))). Target:
     parity (+1 even, −1 odd, as in digits.h5). Class-mix shift: ``/train/weights`` puts 4:1
     mass on classes 0–4 vs 5–9, ``/test/weights`` 1:9. ``/train/groups`` and
     ``/test/groups`` hold the digit classes; ``/train/index``, ``/test/index`` the rows of

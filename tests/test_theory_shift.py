@@ -1,4 +1,4 @@
-"""Tests of kerncurve.theory.shift and kerncurve.simulate.shift (THEORY.md §2)."""
+"""Tests of kerncurve.theory.shift and kerncurve.simulate.shift (equations: docs/theory/shift.md)."""
 
 import types
 
@@ -57,8 +57,8 @@ def gaussian_features(rng, n, d, decay=1.5, rotate_top=0):
     return X
 
 
-def section1_eg(eta, v2, vperp2, P, ridge, noise):
-    """THEORY §1 closed form (κ by brute-force bisection), for the q = p reduction."""
+def clean_eg(eta, v2, vperp2, P, ridge, noise):
+    """The clean learning curve in closed form (κ by brute-force bisection), for the q = p reduction."""
     kp = _local_solve_kappa(eta, P, ridge).kprime
     L = eta / (eta + kp) if kp > 0 else np.ones_like(eta)
     gamma = (L**2).sum() / P
@@ -82,20 +82,20 @@ def pool():
 
 @pytest.mark.parametrize("P,ridge,noise", [(10, 0.0, 0.0), (30, 1e-3, 0.1), (60, 0.0, 0.2),
                                            (200, 0.0, 0.1), (50, 0.5, 0.0)])
-def test_q_equals_p_is_section1(pool, P, ridge, noise):
+def test_q_equals_p_is_the_clean_curve(pool, P, ridge, noise):
     rng = np.random.default_rng(2)
     p = rng.uniform(0.2, 1.0, 120)
     p /= p.sum()
     prob = shift_problem_from_gram(pool["Kpp"], pool["Kpp"], pool["yp"], pool["yp"], p, p)
     np.testing.assert_allclose(prob.overlap, np.eye(prob.n_modes), atol=1e-8)
     cur = shift_curve(prob, P, ridge, noise)
-    # §1 from the weighted eigenproblem directly
+    # the clean curve from the weighted eigenproblem directly
     s = np.sqrt(p)
     eta, U = np.linalg.eigh(s[:, None] * pool["Kpp"] * s)
     keep = eta > 1e-12 * eta.max()
     v = U[:, keep].T @ (s * pool["yp"])
     vperp2 = np.sum(p * pool["yp"] ** 2) - np.sum(v**2)
-    eg, etr = section1_eg(eta[keep][::-1], v[::-1] ** 2, vperp2, P, ridge, noise)
+    eg, etr = clean_eg(eta[keep][::-1], v[::-1] ** 2, vperp2, P, ridge, noise)
     np.testing.assert_allclose(cur.eg_test, eg, rtol=1e-10)
     np.testing.assert_allclose(cur.eg_same, eg, rtol=1e-10)
     np.testing.assert_allclose(cur.eg_train, etr, rtol=1e-9, atol=1e-14)
@@ -373,9 +373,10 @@ def test_gaussian_shift_theory_vs_simulation_small():
 @pytest.mark.slow
 def test_gaussian_shift_theory_vs_simulation():
     # The theory takes the pool's empirical measure as the population, which needs P ≪ n_p
-    # (THEORY §0). With n_p = 4000 (P/n_p = 0.1, d/n_p = 0.05) experiments on the pool ran 4.3 %
-    # below it at P = 400 (0.593 ± 0.005 over 300 trials vs 0.618), the finite-pool effect also
-    # seen in predict; with n_p = 16000 they agree to 0.5 SEM at every P (200 trials, seed 3).
+    # (docs/theory.md, the population and its spectrum). With n_p = 4000 (P/n_p = 0.1,
+    # d/n_p = 0.05) experiments on the pool ran 4.3 % below it at P = 400 (0.593 ± 0.005 over
+    # 300 trials vs 0.618), the finite-pool effect also seen in predict; with n_p = 16000 they
+    # agree to 0.5 SEM at every P (200 trials, seed 3).
     _gaussian_shift_check(16000, 500, 200, [20, 100, 400], 60, 1e-3, 0.1, 0.05)
 
 
@@ -462,7 +463,7 @@ def test_must_reach_digits_best_and_worst_test_groups():
         th = optimize_test_measure(e, d["test_weights"], objective, groups=g)
         ms = optimize_test_measure(emp, d["test_weights"], objective, groups=g)
         assert th.vertex_group == ms.vertex_group, (th.group_errors, ms.group_errors)
-    assert np.corrcoef(e, emp)[0, 1] > 0.9  # THEORY §2: 0.96 with many trials; 0.93 here
+    assert np.corrcoef(e, emp)[0, 1] > 0.9  # more with more trials (docs/theory/shift.md)
 
 
 from hypothesis import given, settings

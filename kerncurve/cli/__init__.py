@@ -28,7 +28,7 @@ COMMANDS = {
     "spectrum": "spectrum:command",
     "predict": "predict:command",
     "shift": "shift:command",
-    "shift-optimize": "shift:optimize_command",
+    "shift-optimize": "shift_optimize:command",
     "sgd": "sgd:command",
     "dynamics": "dynamics:command",
     "td": "td:command",

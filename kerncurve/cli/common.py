@@ -1,6 +1,13 @@
 """What every subcommand module imports: options, parsing, the session."""
 
-from .options import input_argument, input_options, output_options, spectrum_options
+from .options import (
+    group_selection_options,
+    input_argument,
+    input_options,
+    output_options,
+    shift_options,
+    spectrum_options,
+)
 from .parsing import parse_float_list, parse_group_list, parse_int_list, parse_p, parse_range
 from .session import Session, run_session
 
@@ -9,6 +16,8 @@ __all__ = [
     "input_options",
     "spectrum_options",
     "output_options",
+    "group_selection_options",
+    "shift_options",
     "Session",
     "run_session",
     "parse_p",

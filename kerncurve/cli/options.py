@@ -4,7 +4,8 @@ import click
 
 from ..kernels import KERNELS
 
-__all__ = ["input_argument", "input_options", "spectrum_options", "output_options"]
+__all__ = ["input_argument", "input_options", "spectrum_options", "output_options", "group_selection_options",
+           "shift_options"]
 
 
 def input_argument(f):
@@ -74,3 +75,25 @@ def output_options(f):
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+def group_selection_options(f):
+    """``--train-groups``, ``--test-groups`` and ``--memory`` of the distribution-shift commands."""
+    opts = [
+        click.option("--train-groups", default=None,
+                     help="Restrict the training measure to these /train/groups labels, e.g. 0-6 or 0,2,4."),
+        click.option("--test-groups", default=None,
+                     help="Restrict the test measure to these /test/groups labels, e.g. 7-9."),
+        click.option("--memory", default=None, metavar="SIZE",
+                     help="Memory budget (512M, 2G…) for the arrays read and built, checked before they are "
+                          "allocated  [default: 8G (at most 80% of physical memory)]"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def shift_options(f):
+    """Everything the distribution-shift commands share after their own options: the group
+    selections and ``--memory``, the input's dataset keys and kernel, and the output options."""
+    return group_selection_options(input_options(output_options(f)))

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._validation import MAX_POINTS, MAX_SAMPLES
+from .._validation import MAX_POINTS, MAX_SAMPLES, check_group_selection
 from ..errors import InputError
 
 __all__ = [
@@ -220,20 +220,4 @@ def parse_int_list(text, option, *, minimum=1, maximum=MAX_SAMPLES):
 
 def parse_group_list(text, option, maximum=MAX_POINTS):
     """Group labels: ``0-6``, ``0,2,4`` or ``0-2,7`` → a set of ints (at most ``maximum``)."""
-    out = set()
-    for tok in text.split(","):
-        tok = tok.strip()
-        try:
-            if "-" in tok[1:]:
-                a, b = tok[0] + tok[1:].split("-", 1)[0], tok[1:].split("-", 1)[1]
-                lo, hi = int(a), int(b)
-                if hi < lo:
-                    raise ValueError
-                if hi - lo + 1 + len(out) > maximum:
-                    raise InputError(f"{option}: {tok!r} spans {hi - lo + 1} labels, more than the {maximum} allowed")
-                out.update(range(lo, hi + 1))
-            else:
-                out.add(int(tok))
-        except ValueError:
-            raise InputError(f"{option}: {tok!r} is not a group label or range like 0-6; give e.g. 0-6 or 0,2,4") from None
-    return out
+    return set(check_group_selection(str(text), option, maximum=maximum).tolist())

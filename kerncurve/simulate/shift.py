@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kerncurve.errors import InputError
-from kerncurve.theory.shift import check_measure
+from kerncurve.theory.shift.problem import check_measure
 
 __all__ = ["ShiftSimulation", "draw_training_sets", "simulate_shift"]
 
@@ -85,9 +85,8 @@ def draw_training_sets(rng, p, P, trials):
     support = np.flatnonzero(p > 0)
     if P > support.size:
         raise InputError(
-            f"--empirical with P={P} is larger than the training pool ({support.size} points "
-            "with positive weight); use P at most the pool size"
-        )
+            f"P={P} is larger than the training pool ({support.size} points with positive weight); "
+            "use P at most the pool size", param="P")
     ps = p[support]
     uniform = np.allclose(ps, ps[0], rtol=1e-12, atol=0)
     if uniform:
@@ -197,7 +196,7 @@ def simulate_shift(y_p, y_q, P, ridge=0.0, noise=0.0, *, gram=None, cross=None,
     noises = np.atleast_1d(np.asarray(noise, dtype=np.float64))
     trials = int(trials)
     if trials < 1:
-        raise InputError(f"--trials must be at least 1, got {trials}")
+        raise InputError(f"trials must be at least 1, got {trials}", param="trials")
     if np.any(Ps < 1) or np.any(ridges < 0) or np.any(noises < 0):
         raise InputError("P must be positive, ridge and noise non-negative")
     rng = np.random.default_rng(seed)
@@ -211,7 +210,8 @@ def simulate_shift(y_p, y_q, P, ridge=0.0, noise=0.0, *, gram=None, cross=None,
         idx_all, replace_a = draw_training_sets(rng, p, PP, trials)
         replace = replace or replace_a
         xi_all = rng.standard_normal((trials, PP, c))
-        chunk = max(1, int(CHUNK_BYTES // (8 * 2 * ker.n_q * PP + 1)))
+        # a batch holds its cross blocks (and their products) and its P×P systems
+        chunk = max(1, int(CHUNK_BYTES // (8 * 2 * (ker.n_q + PP) * PP + 1)))
         for t0 in range(0, trials, chunk):
             sl = slice(t0, min(trials, t0 + chunk))
             idx, xi = idx_all[sl], xi_all[sl]

@@ -22,6 +22,7 @@ __all__ = [
     "KappaSolution",
     "Curve",
     "solve_kappa",
+    "solve_kprime",
     "learning_curve",
     "modal_errors",
     "optimal_ridge",
@@ -171,6 +172,54 @@ def solve_kappa(eigenvalues, p, ridge, *, mode_sums=None):
         sum_l=sum_l.reshape(shape),
         sum_lml=sum_lml.reshape(shape),
     )
+
+
+def solve_kprime(eigenvalues, p, ridge, *, polish=2, mode_sums=None):
+    """k' = κ/P for every (P, λ): `solve_kappa`, then safeguarded Newton steps in log k'.
+
+    The polish makes k' exact to round-off, which finite-difference checks and the gradient
+    of the distribution-shift error over the training measure rely on. k' = 0 in the
+    ridgeless regime P ≥ N₊.
+
+    Parameters
+    ----------
+    eigenvalues : ndarray (M,)
+        Positive eigenvalues, descending.
+    p, ridge : array_like
+        Broadcastable sample sizes and absolute ridges.
+    polish : int
+        Newton steps on F(t) = Σ η/(η + eᵗ) + λe⁻ᵗ − P, each kept only if it lowers |F|.
+    mode_sums : ModeSums, optional
+        A prebuilt evaluator on the same eigenvalues (reused across calls).
+
+    Returns
+    -------
+    ndarray
+        k' with the broadcast shape of ``p`` and ``ridge``.
+    """
+    eta = np.asarray(eigenvalues, dtype=np.float64)
+    P, ridge = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(ridge, dtype=np.float64))
+    kp = np.array(solve_kappa(eta, P, ridge, mode_sums=mode_sums).kprime, dtype=np.float64, copy=True)
+    kp = np.broadcast_to(kp, P.shape).copy()
+    pos = kp > 0
+    if polish and np.any(pos):
+        t = np.log(kp[pos])
+        Pp, lp = P[pos], ridge[pos]
+
+        def F(t):
+            e = np.exp(t)[..., None]
+            return (eta / (eta + e)).sum(-1) + lp * np.exp(-t) - Pp
+
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(polish):
+                e = np.exp(t)[..., None]
+                f = F(t)
+                df = -(eta * e / (eta + e) ** 2).sum(-1) - lp * np.exp(-t)
+                t_new = t - f / df
+                better = np.isfinite(t_new) & (np.abs(F(t_new)) < np.abs(f))
+                t = np.where(better, t_new, t)
+        kp[pos] = np.exp(t)
+    return kp
 
 
 def _initial_guess(ms, p, lam):
