@@ -137,7 +137,9 @@ def mode_band(spec, spectra, modes, band):
     eta_lo, eta_hi, _ = basic_interval(spec.eigenvalues[:modes], np.array(eta), band)
     v2_lo, v2_hi, _ = basic_interval(spec.target_power[:modes], np.array(v2), band)
     ab = np.array(ab)
-    with np.errstate(invalid="ignore"):
-        se = np.nanstd(ab, axis=0, ddof=1) if len(ab) > 1 else np.full(2, np.nan)
+    finite = np.isfinite(ab)
+    se = np.full(2, np.nan)
+    for j in np.flatnonzero(finite.sum(0) > 1):  # the two exponents; nan where fits failed (too few modes)
+        se[j] = np.std(ab[finite[:, j], j], ddof=1)
     columns = {"eigenvalue_lo": eta_lo, "eigenvalue_hi": eta_hi, "target_power_lo": v2_lo, "target_power_hi": v2_hi}
     return columns, {"eigenvalue_exponent_b_se": float(se[0]), "target_exponent_a_se": float(se[1])}
