@@ -65,13 +65,19 @@ def _attr(f, obj, name, where):
         return obj.attrs.get(name)
 
 
+def _required(f, obj, name, where, default):
+    """The attribute, or ``default`` when missing; missing with no default is an `InputError`."""
+    v = _attr(f, obj, name, where)
+    if v is None and default is None:
+        raise InputError(f"{f.filename}: attribute {name!r} of {where} is missing; write the file again with kerncurve")
+    return v
+
+
 def attr_int(f, obj, name, where, *, minimum=None, default=None):
     """An integer scalar attribute, validated (`InputError` names file, attribute and value)."""
-    v = _attr(f, obj, name, where)
+    v = _required(f, obj, name, where, default)
     if v is None:
-        if default is not None:
-            return default
-        raise InputError(f"{f.filename}: attribute {name!r} of {where} is missing; write the file again with kerncurve")
+        return default
     arr = np.asarray(v)
     if arr.ndim != 0 or arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and np.isfinite(arr)
                                                              and float(arr) == int(arr)):
@@ -84,11 +90,9 @@ def attr_int(f, obj, name, where, *, minimum=None, default=None):
 
 def attr_float(f, obj, name, where, *, minimum=None, default=None):
     """A finite float scalar attribute, validated."""
-    v = _attr(f, obj, name, where)
+    v = _required(f, obj, name, where, default)
     if v is None:
-        if default is not None:
-            return default
-        raise InputError(f"{f.filename}: attribute {name!r} of {where} is missing; write the file again with kerncurve")
+        return default
     arr = np.asarray(v)
     if arr.ndim != 0 or arr.dtype.kind not in "iuf" or not np.isfinite(arr):
         raise InputError(f"{f.filename}: attribute {name!r} of {where} must be a finite number, got {v!r}")
