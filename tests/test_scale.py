@@ -103,7 +103,7 @@ def test_dask_route_equals_the_local_route(tmp_path):
     x = np.random.default_rng(4).standard_normal((300, 5))
     y = (x[:, 0] ** 2)[:, None]
     params, _ = resolve_kernel("rbf", x)
-    client = stream.connect(workers=2, processes=False)
+    client = stream.connect(workers=4, processes=False)
     try:
         for run_ in (lambda c: kernelfree_top(x, y, "rbf", params, 40, client=c, memory="200K"),
                      lambda c: nystrom(x, y, "rbf", params, 60, client=c, memory="2M")):
