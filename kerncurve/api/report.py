@@ -1,0 +1,140 @@
+"""`kerncurve.report`: one self-contained document with the spectrum, the curve and the checks."""
+
+import os
+import shlex
+
+from .._validation import check_choice, check_float, check_floats, check_int, check_seed, check_sizes
+from ..errors import InputError
+
+__all__ = ["report", "Report", "report_format"]
+
+FORMATS = ("html", "pdf")
+
+
+class Report:
+    """A built report: ``html`` (str) or ``pdf`` (bytes), and the learning-curve `Result` it shows.
+
+    ``to_dict()`` and ``summary`` are the learning curve's (the table at the end of the report).
+    """
+
+    def __init__(self, data, format, content):
+        self.data, self.format, self.content = data, format, content
+        self.result = data.result
+
+    @property
+    def html(self):
+        if self.format != "html":
+            raise AttributeError("this report was built as PDF; its bytes are in .content")
+        return self.content
+
+    def to_dict(self):
+        return self.result.to_dict()
+
+    @property
+    def summary(self):
+        return self.result.summary
+
+    def save(self, path):
+        """Write the report atomically (an existing file is replaced only when the new one is complete)."""
+        from ..io.outputs import plan_outputs, write_bytes
+
+        target = plan_outputs([("output", path)], [("input", self.data.input)])["output"]
+        write_bytes(target, self.content.encode("utf-8") if isinstance(self.content, str) else self.content, "output")
+
+
+def report_format(output, format):
+    """The report's format: ``format``, else ``output``'s extension (they must agree), else html."""
+    if format is not None:
+        check_choice(format, "format", FORMATS)
+    if output is None:
+        return format or "html"
+    ext = os.path.splitext(os.fspath(output))[1].lower().lstrip(".")
+    if ext not in FORMATS:
+        raise InputError(f"output must end in .html or .pdf, got {os.fspath(output)!r}", param="output")
+    if format is not None and format != ext:
+        raise InputError(f"format={format} disagrees with output {os.fspath(output)!r}; make them agree",
+                         param="format")
+    return ext
+
+
+def _command(input, output, fmt, p, ridge, noise, empirical, trials, bootstrap, band, seed, input_options):
+    """The command line that reproduces the report."""
+    words = ["kerncurve", "report", os.fspath(input)]
+    for key, val in sorted(input_options.items()):
+        if val is not None and val is not False:
+            words += [f"--{key.replace('_', '-')}", str(val)]
+    words += ["--p", ",".join(str(int(v)) for v in p)]
+    words += ["--ridge", ",".join(f"{v:g}" for v in ridge)]
+    words += ["--noise", ",".join(f"{v:g}" for v in noise)]
+    if empirical:
+        words += ["--empirical", "--trials", str(trials)]
+    if bootstrap is not None:
+        words += ["--bootstrap", str(bootstrap), "--band", f"{band:g}"]
+    words += ["--seed", str(seed), "--format", fmt, "-o", os.fspath(output) if output else f"report.{fmt}"]
+    return shlex.join(words)
+
+
+def report(input, *, output=None, format=None, p, ridge=0.0, noise=0.0, empirical=False, trials=20, bootstrap=None,
+           band=0.9, seed=0, timestamp=False, progress=None, **input_options):
+    """Build a learning-curve report of an HDF5 input (and write it to ``output`` if given).
+
+    Sections: data and provenance (path, SHA-256, datasets, kernel, versions, the command
+    that reproduces it), the spectrum (decay and target power with fitted exponents, the
+    cumulative power curve), the learning curve (theory with the bootstrap band, experiment
+    with error bars, ridge-optimal curve, last-decade slope against −min(a−1, 2b)), spectral
+    bias (learnability over P and mode), where to trust it (P/n, deviation in SEM, the
+    library's warnings) and the tables (with a CSV download).
+
+    Parameters
+    ----------
+    input : str or path
+        HDF5 input, as for `kerncurve.predict`; ``input_options`` are its spectrum keywords
+        (``kernel``, ``bandwidth``, ``top_eigen``, ``landmarks``, keys, ``memory`` …).
+    output : str or path, optional
+        ``.html`` or ``.pdf``; written atomically.
+    format : {"html", "pdf"}, optional
+        Default: from ``output``'s extension, else html.
+    p, ridge, noise, empirical, trials, bootstrap, band, seed
+        As for `kerncurve.predict` (``ridge`` here: numbers; the ridge-optimal curve is added).
+    timestamp : bool
+        Stamp the report with the time it was made (off: the same run gives the same bytes).
+
+    Returns
+    -------
+    Report
+    """
+    from ..reporting import gather, render_html, render_pdf
+
+    fmt = report_format(output, format)
+    p = check_sizes(p, "p")
+    ridges = check_floats(ridge, "ridge", minimum=0.0)
+    noises = check_floats(noise, "noise", minimum=0.0)
+    trials = check_int(trials, "trials", minimum=1, maximum=10**7)
+    seed = check_seed(seed)
+    if bootstrap is not None:
+        bootstrap = check_int(bootstrap, "bootstrap", minimum=2, maximum=10**6)
+    band = check_float(band, "band", minimum=0.0, strict=True, maximum=1.0)
+    if band >= 1.0:
+        raise InputError(f"band must be < 1 (a coverage), got {band}", param="band")
+    if output is not None:
+        from ..io.outputs import plan_outputs
+
+        plan_outputs([("output", output)], [("input", input)])  # refused before any work
+    command = input_options.pop("_command", None) or _command(input, output, fmt, p, ridges, noises, empirical,
+                                                              trials, bootstrap, band, seed, input_options)
+    data = gather(input, p=p, ridge=ridges, noise=noises, empirical=empirical, trials=trials, bootstrap=bootstrap,
+                  band=band, seed=seed, command=command, input_options=input_options, progress=progress)
+    stamp = None
+    if timestamp:
+        import datetime
+
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        content = render_html(data, stamp) if fmt == "html" else render_pdf(data, stamp)
+    finally:
+        for f in data.figures.values():
+            f.close()
+    out = Report(data, fmt, content)
+    if output is not None:
+        out.save(output)
+    return out

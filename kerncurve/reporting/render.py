@@ -1,0 +1,92 @@
+"""Render a `ReportData` as one self-contained HTML file (Jinja2) or a multi-page PDF.
+
+The HTML has its CSS inline and its figures as SVG data URIs: no network, no JavaScript,
+and the same run gives the same bytes (no timestamp unless asked for).
+"""
+
+import base64
+import importlib.resources
+import math
+
+import numpy as np
+
+__all__ = ["render_html", "render_pdf"]
+
+
+def fmt(v, digits=4):
+    """A number as the report prints it (4 significant digits; inf/nan spelled out)."""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def _template(name):
+    return importlib.resources.files("kerncurve.reporting").joinpath("templates", name).read_text("utf-8")
+
+
+def _figure_html(fig):
+    from markupsafe import Markup, escape
+
+    data = base64.b64encode(fig.svg).decode("ascii")
+    return Markup(f'<figure id="fig-{escape(fig.key)}"><img src="data:image/svg+xml;base64,{data}" '
+                  f'alt="{escape(fig.alt)}" width="640"><figcaption>{escape(fig.caption)}</figcaption></figure>')
+
+
+def render_html(d, timestamp=None):
+    """The report as an HTML string."""
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    tpl = env.from_string(_template("report.html.j2"))
+    table = d.result.table
+    cols = list(table.columns)
+    data = d.result.to_dict()
+    rows = [[fmt(data[c][i], 6) for c in cols] for i in range(len(data[cols[0]]))]
+    csv = d.result.to_csv().encode("utf-8")
+    summary = [(k, fmt(v)) for k, v in d.result.summary.items()]
+    return tpl.render(d=d, css=Markup(_template("report.css")), fmt=fmt, figure=_figure_html, columns=cols, rows=rows,
+                      csv_b64=base64.b64encode(csv).decode("ascii"), csv_name="learning_curve.csv", summary=summary,
+                      timestamp=timestamp)
+
+
+def render_pdf(d, timestamp=None):
+    """The same content as a multi-page PDF (matplotlib): a text page, then one page per figure."""
+    import io
+    import textwrap
+
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from ..plots import _METADATA, _pyplot
+
+    plt = _pyplot()
+    buf = io.BytesIO()
+    lines = ["Learning-curve report", "", f"Input: {d.input}", f"SHA-256: {d.sha256}",
+             f"Kernel: {d.provenance.get('source', '')}", f"n = {d.n}, rank = {d.rank}, seed = {d.seed}",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in d.versions.items()), "", "Reproduce:", d.command, "",
+             f"b = {fmt(d.spectrum_summary.get('eigenvalue_exponent_b'))}, "
+             f"a = {fmt(d.spectrum_summary.get('target_exponent_a'))}, "
+             f"effective dimension = {fmt(d.spectrum_summary.get('effective_dimension'))}", "", "Where to trust it:"]
+    lines += [f"- {s}" for s in d.trust] + [f"! {w}" for w in d.warnings]
+    if timestamp:
+        lines.append(f"Made {timestamp}")
+    wrapped = [w for line in lines for w in (textwrap.wrap(line, 95) or [""])]
+    with matplotlib.rc_context({"pdf.compression": 6}), PdfPages(buf, metadata=_METADATA["pdf"]) as pdf:
+        for start in range(0, len(wrapped), 52):
+            fig = plt.figure(figsize=(8.27, 11.69))
+            fig.text(0.06, 0.96, "\n".join(wrapped[start:start + 52]), va="top", family="monospace", fontsize=8)
+            pdf.savefig(fig)
+            plt.close(fig)
+        for f in d.figures.values():
+            pdf.savefig(f.fig)
+    return buf.getvalue()
