@@ -27,6 +27,7 @@ from conftest import ENV, KC, ROOT, gaussian_features, one_error, peak_child, re
 # the least each command needs to parse (outputs are checked before any input is read)
 MINIMAL = {
     "predict": ["--p", "5"],
+    "report": ["--p", "5"],
     "shift": ["--p", "5"],
     "shift-optimize": ["--p", "5"],
     "td": ["--gamma", "0.5", "--lr", "0.1", "--steps", "3"],
