@@ -18,6 +18,7 @@ from .._validation import (
 )
 from ..errors import InputError
 from ..result import Result, numerics_guard
+from .dmft_resnet import check_resnet, check_resnet_memory, resnet_summary, resnet_table, solve_resnet
 
 __all__ = ["dmft", "DmftResult"]
 
@@ -39,7 +40,10 @@ class DmftResult(Result):
     def kernel_datasets(self):
         """The NTKs at the table's times and the final ones, as ``--kernel-output`` writes them."""
         idx = self.output_index
-        return {"gamma0": np.array([r.gamma0 for r in self.results]),
+        extra = {}
+        if self.summary.get("arch") == "resnet":  # one group per (γ₀, depth), γ₀ major
+            extra["depth"] = np.tile(np.asarray(self.summary["depth"], float), len(self.summary["gamma0"]))
+        return {**extra, "gamma0": np.array([r.gamma0 for r in self.results]),
                 "time": self.results[0].time[idx],
                 "kernel": np.stack([r.kernel[idx] for r in self.results]),
                 "final_kernel": np.stack([r.kernel[-1] for r in self.results])}
@@ -124,7 +128,7 @@ def _check_networks(P, Q, D, steps, depth, width, seeds, max_memory):
 def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2**14, scheme=None, method="forward",
          damping=0.7, tol=1e-9, max_iter=200, every=1, inputs_key="/inputs", targets_key="/targets", test_key=None,
          test_targets_key=None, empirical=False, width=1000, seeds=3, max_memory=4.0, seed=0, X=None, y=None,
-         X_test=None, y_test=None, progress=None):
+         X_test=None, y_test=None, arch="mlp", alpha=0.5, beta0=1.0, progress=None):
     """Training loss and NTK of an infinitely wide network that learns features.
 
     Dynamical mean field theory of mean-field (μP) networks with richness γ₀ (Bordelon &
@@ -152,8 +156,17 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
         Training time T = η × steps and the step (the networks' learning rate η);
         ``round(time / dt)`` steps, at most 10⁶.
     activation : {"tanh", "relu", "linear"}
-    depth : int
-        Hidden layers L; L > 1 needs ``activation="linear"``.
+    depth : int or sequence of int
+        Hidden layers L; L > 1 needs ``activation="linear"``. With ``arch="resnet"``: residual
+        blocks L (one or several depths; two or more add the L → ∞ limit).
+    arch : {"mlp", "resnet"}
+        "resnet": deep linear residual network h^{ℓ+1} = h^ℓ + β₀L^{−α}W^ℓh^ℓ/√N (ℓ = 1..L),
+        f = w·h^{L+1}/(γ₀N), hidden learning rate ηγ₀²N·L^{2α−1} (the ``depth-mup`` SGD rates of
+        `kerncurve.nn.scaling`); needs ``activation="linear"`` (docs/theory/limits.md).
+    alpha : float
+        Branch exponent α ∈ [0.5, 1] of ``arch="resnet"`` (½ = depth-μP).
+    beta0 : float
+        Branch multiplier β₀ ≥ 0 of ``arch="resnet"`` (0: the one-hidden-layer network).
     samples : int
         Sampled hidden units of the two-layer solver (a power of 2: a balanced Sobol net).
     scheme : {"gd", "euler"}, optional
@@ -199,20 +212,30 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
         raise InputError(f"time={t_max:g} is shorter than one step dt={dt:g}; raise time or lower dt", param="time")
     out_rows = steps // every + 1 + (steps % every != 0)
     n_gamma = 1 if isinstance(gamma0, str) else int(np.size(gamma0))
-    if n_gamma * out_rows > MAX_POINTS:
-        raise InputError(f"every={every} keeps {out_rows} of {steps + 1} time steps for each of {n_gamma} gamma0 "
-                         f"values: {n_gamma * out_rows} table rows, more than the {MAX_POINTS} allowed; raise "
-                         "every or use fewer gamma0 values", param="every")
     gammas = check_floats(gamma0, "gamma0", minimum=0.0).tolist()
     check_choice(activation, "activation", ("tanh", "relu", "linear"))
-    depth = check_int(depth, "depth", minimum=1, maximum=MAX_DEPTH)
+    arch = check_choice(arch, "arch", ("mlp", "resnet"))
+    resnet = arch == "resnet"
+    if resnet:
+        depths, alpha, beta0 = check_resnet(depth, activation, alpha, beta0, method, MAX_DEPTH)
+        depth = depths[-1]
+        n_gamma *= len(depths)
+    else:
+        if np.ndim(depth) != 0:
+            raise InputError(f"depth={list(np.ravel(depth))}: several depths need arch=resnet; give one depth",
+                             param="depth")
+        depth = check_int(depth, "depth", minimum=1, maximum=MAX_DEPTH)
+    if n_gamma * out_rows > MAX_POINTS:
+        raise InputError(f"every={every} keeps {out_rows} of {steps + 1} time steps for each of {n_gamma} gamma0 "
+                         f"values{' and depths' if resnet else ''}: {n_gamma * out_rows} table rows, more than the "
+                         f"{MAX_POINTS} allowed; raise every or use fewer gamma0 values", param="every")
     samples = check_int(samples, "samples", minimum=2, maximum=MAX_SAMPLES)
     if samples & (samples - 1):
         raise InputError(f"samples={samples} is not a power of 2 (needed for a balanced Sobol net); try "
                          f"samples={1 << int(round(np.log2(samples)))}", param="samples")
     method = check_choice(method, "method", ("forward", "iterate"))
     if scheme is None:
-        scheme = "euler" if (method == "iterate" and depth > 1) else "gd"
+        scheme = "euler" if (method == "iterate" and depth > 1 and not resnet) else "gd"
     check_choice(scheme, "scheme", ("gd", "euler"))
     damping = check_float(damping, "damping", minimum=0.0, strict=True, maximum=1.0)
     tol = check_float(tol, "tol", minimum=0.0, strict=True)
@@ -224,7 +247,7 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
     if method == "iterate" and depth > 1 and scheme == "gd":
         raise InputError("method='iterate' solves scheme='euler' only; use scheme='euler' or method='forward'",
                          param="method")
-    if depth > 1 and activation != "linear":
+    if depth > 1 and activation != "linear" and not resnet:
         raise InputError(f"depth={depth} with activation={activation} is not supported yet: deep DMFT is solved for "
                          "linear networks only; use activation=linear or depth=1", param="depth")
 
@@ -247,18 +270,27 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
                          param="input")
     P, D = x.shape
     Q = 0 if x_test is None else x_test.shape[0]
-    _check_memory(P, Q, steps, depth, samples, max_memory, len(gammas), method, dt, t_max)
-    if empirical:
-        _check_networks(P, Q, D, steps, depth, width, seeds, max_memory)
+    if resnet:
+        check_resnet_memory(P, Q, D, steps, depths, len(gammas), max_memory, dt, t_max, empirical, width, seeds)
+    else:
+        _check_memory(P, Q, steps, depth, samples, max_memory, len(gammas), method, dt, t_max)
+        if empirical:
+            _check_networks(P, Q, D, steps, depth, width, seeds, max_memory)
     solver = "two-layer sampler" if depth == 1 else "deep-linear matrix solver"
-    if depth == 1 and P + Q > SOBOL_POINTS:
+    if resnet:
+        solver = "residual deep-linear solver"
+    if depth == 1 and P + Q > SOBOL_POINTS and not resnet:
         raise InputError(f"the Sobol sampler supports at most {SOBOL_POINTS} points (P + Q = {P + Q}); use fewer "
                          "points", param="input")
 
     kx = theory.input_kernel(np.vstack([x, x_test]) if Q else x)
     results, nets = [], []
-    with _bar(progress, f"dmft ({solver})", steps * len(gammas) * (2 if empirical else 1)) as advance:
-        for g in gammas:
+    n_runs = len(gammas) * (len(depths) if resnet else 1)
+    with _bar(progress, f"dmft ({solver})", steps * n_runs * (2 if empirical else 1)) as advance:
+        if resnet:
+            results, nets = solve_resnet(kx, x, y, x_test, y_test, gammas, depths, alpha, beta0, t_max, dt, scheme,
+                                         empirical, width, seeds, seed, advance)
+        for g in ([] if resnet else gammas):
             if depth == 1:
                 r = theory.two_layer(kx, y, g, t_max, dt, activation, samples=samples, seed=seed, n_test=Q,
                                      y_test=y_test, scheme=scheme, progress=advance)
@@ -273,12 +305,18 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
                                            seed=seed, x_test=x_test, y_test=y_test, progress=advance))
 
     idx = np.unique(np.r_[np.arange(0, steps + 1, every), steps])
-    columns, data = _table(gammas, results, nets, idx, y_test is not None)
+    if resnet:
+        columns, data = resnet_table(gammas, depths, alpha, results, nets, idx, y_test is not None)
+    else:
+        columns, data = _table(gammas, results, nets, idx, y_test is not None)
     summary = {"input": source, "p": P, "d": D, "n_test": Q, "activation": activation, "depth": depth,
                "solver": solver, "steps": steps, "gamma0": gammas, "initial_loss": float(results[0].loss[0]),
                "final_loss": [float(r.loss[-1]) for r in results],
                "final_alignment": [float(r.alignment[-1]) for r in results], "scheme": scheme}
-    if depth == 1:
+    if resnet:
+        summary.update(resnet_summary(gammas, depths, alpha, beta0, results))
+        summary["solver"] = solver
+    elif depth == 1:
         summary["samples"] = samples
     else:
         summary["method"] = method
@@ -293,7 +331,9 @@ def dmft(input=None, *, gamma0, time, dt, activation="tanh", depth=1, samples=2*
                                              for n, r in zip(nets, results)]
     params = {"gamma0": gammas, "time": t_max, "dt": dt, "activation": activation, "depth": depth, "samples": samples,
               "scheme": scheme, "method": method, "damping": damping, "tol": tol, "every": every, "test_key": test_key,
-              "empirical": bool(empirical), "width": width, "seeds": seeds, "seed": seed}
+              "empirical": bool(empirical), "width": width, "seeds": seeds, "seed": seed, "arch": arch}
+    if resnet:
+        params.update(depth=list(depths), alpha=alpha, beta0=beta0)
     return DmftResult("dmft", columns, data, summary=summary, params=params, results=results, networks=nets,
                       output_index=idx, n_train=P)
 

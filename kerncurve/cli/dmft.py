@@ -7,7 +7,7 @@ from ..api.dmft import dmft
 from ..errors import InputError
 from ..io.dmft import KERNEL_FORMAT, KERNEL_FORMAT_VERSION, write_dmft_kernels
 from ..plots import plot_curves
-from .common import output_options, parse_float_list, run_session
+from .common import output_options, parse_float_list, parse_int_list, run_session
 
 __all__ = ["command", "KERNEL_FORMAT", "KERNEL_FORMAT_VERSION"]
 
@@ -20,9 +20,17 @@ __all__ = ["command", "KERNEL_FORMAT", "KERNEL_FORMAT_VERSION"]
 @click.option("--dt", type=float, required=True, help="Time step (= the networks' learning rate η).")
 @click.option("--activation", type=click.Choice(["tanh", "relu", "linear"]), default="tanh",
               show_default=True, help="Hidden-layer nonlinearity φ.")
-@click.option("--depth", type=int, default=1, show_default=True,
+@click.option("--depth", "depth_spec", default="1", show_default=True,
               help="Hidden layers L: 1 = sampled two-layer solver (any φ); L > 1 needs --activation "
-                   "linear (deep-linear matrix solver).")
+                   "linear (deep-linear matrix solver). With --arch resnet: residual blocks, one or a comma "
+                   "list (two or more add the L → ∞ limit).")
+@click.option("--arch", type=click.Choice(["mlp", "resnet"]), default="mlp", show_default=True,
+              help="'resnet': deep linear residual network h^{ℓ+1} = h^ℓ + β₀L^{−α}W^ℓh^ℓ/√N with depth-μP "
+                   "learning rates (needs --activation linear).")
+@click.option("--alpha", type=float, default=0.5, show_default=True,
+              help="--arch resnet: branch exponent α ∈ [0.5, 1] (½ = depth-μP).")
+@click.option("--beta0", type=float, default=1.0, show_default=True,
+              help="--arch resnet: branch multiplier β₀ ≥ 0.")
 @click.option("--samples", type=int, default=2**14, show_default=True,
               help="Sampled hidden units (scrambled Sobol; a power of 2) for the two-layer solver.")
 @click.option("--scheme", type=click.Choice(["gd", "euler"]), default=None,
@@ -55,7 +63,7 @@ __all__ = ["command", "KERNEL_FORMAT", "KERNEL_FORMAT_VERSION"]
               help="Memory budget of the solver in GiB; larger problems are refused.")
 @output_options
 @run_session
-def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme, method, damping, tol, max_iter,
+def command(s, input, gamma_spec, t_max, dt, activation, depth_spec, arch, alpha, beta0, samples, scheme, method, damping, tol, max_iter,
             every, inputs_key, targets_key, test_key, test_targets_key, kernel_output, empirical, width,
             seeds, max_memory, **_):
     """Training loss and NTK of an infinitely wide network that learns features.
@@ -66,9 +74,14 @@ def command(s, input, gamma_spec, t_max, dt, activation, depth, samples, scheme,
     output time; alignment = yᵀKy/(‖K‖_F |y|²) of the NTK on the training points.
     """
     gammas = parse_float_list(gamma_spec, "--gamma0", minimum=0.0)
+    depths = parse_int_list(depth_spec, "--depth", minimum=1)
+    if len(depths) > 1 and arch != "resnet":
+        raise InputError(f"--depth: {depth_spec!r} lists several depths; that needs --arch resnet (give one depth)")
+    depth = depths if arch == "resnet" else depths[0]
     if kernel_output is not None and not kernel_output.lower().endswith((".h5", ".hdf5")):
         raise InputError(f"--kernel-output: {kernel_output!r} must end in .h5 or .hdf5")
-    r = dmft(input, gamma0=gammas, time=t_max, dt=dt, activation=activation, depth=depth, samples=samples,
+    r = dmft(input, gamma0=gammas, time=t_max, dt=dt, activation=activation, depth=depth, arch=arch, alpha=alpha,
+             beta0=beta0, samples=samples,
              scheme=scheme, method=method, damping=damping, tol=tol, max_iter=max_iter, every=every,
              inputs_key=inputs_key, targets_key=targets_key, test_key=test_key, test_targets_key=test_targets_key,
              empirical=empirical, width=width, seeds=seeds, max_memory=max_memory, seed=s.rng_seed,
@@ -89,12 +102,16 @@ def _show(v):
 
 
 def _plot(path, r, width):
-    lines = [(f"DMFT γ₀={x.gamma0:g}", x.time[1:], x.loss[1:]) for x in r.results]
+    tags = [f"γ₀={x.gamma0:g}" for x in r.results]
+    if r.summary.get("arch") == "resnet":
+        depths = r.summary["depth"]
+        tags = [f"{t} L={depths[i % len(depths)]}" for i, t in enumerate(tags)]
+    lines = [(f"DMFT {tag}", x.time[1:], x.loss[1:]) for tag, x in zip(tags, r.results)]
     points = []
     if r.networks:
         steps = r.results[0].time.size - 1
         k = np.unique(np.r_[np.linspace(1, steps, min(steps, 12)).round().astype(int)])
-        points = [(f"N={width} γ₀={x.gamma0:g}", n.time[k], n.loss_mean[k], n.loss_sem[k])
-                  for x, n in zip(r.results, r.networks)]
+        points = [(f"N={width} {tag}", n.time[k], n.loss_mean[k], n.loss_sem[k])
+                  for tag, n in zip(tags, r.networks)]
     plot_curves(path, lines=lines, points=points, xlabel="time t = η·step", ylabel="training loss",
                 title="kerncurve dmft", logx=False, logy=True)

@@ -91,13 +91,19 @@ def _targets(f, key, n, option):
 
 
 def write_dmft_kernels(target, datasets, *, n_train, source, option="--kernel-output"):
-    """Write the NTKs of a `dmft` result (``datasets``: gamma0, time, kernel, final_kernel)."""
+    """Write the NTKs of a `dmft` result (``datasets``: gamma0, time, kernel, final_kernel; with
+    residual networks also depth, one entry per (gamma0, depth) group)."""
+
+    grouped = "depth" in datasets  # residual networks: one group per (gamma0, depth), gamma0 major
 
     def fill(f):
-        for name in ("gamma0", "time", "kernel", "final_kernel"):
+        for name in ("gamma0", "depth", "time", "kernel", "final_kernel"):
+            if name not in datasets:
+                continue
             d = dataset(f, name, np.asarray(datasets[name], dtype=np.float64))
             if name == "kernel":
-                d.attrs["axes"] = "gamma0, time, point, point (train first, then test)"
+                first = "group (gamma0, depth: the datasets of those names)" if grouped else "gamma0"
+                d.attrs["axes"] = f"{first}, time, point, point (train first, then test)"
 
     write_h5(target, fill, fmt=KERNEL_FORMAT, version=KERNEL_FORMAT_VERSION,
              attrs={"source": str(source), "n_train": int(n_train)}, option=option)

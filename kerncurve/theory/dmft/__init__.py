@@ -20,6 +20,9 @@ Modules:
   defines them; a new linear architecture changes it there).
 * `linear` — `deep_linear`: identity activation, any depth, solved exactly by one causal
   pass over time; `iterate` — the same equations by damped fixed-point iteration.
+* `resnet` — `deep_linear_resnet`: identity activation, residual blocks with branch
+  multiplier ``beta0 L^-alpha`` (depth-muP); the residual stream couples all layers of a
+  unit into one linear single-site system, solved exactly by one causal pass over time.
 * `common` — the result type, the input kernel, checks, the Euler function step.
 
 Both solvers read the output either off the units/fields (``scheme='gd'``: the exact
@@ -30,6 +33,7 @@ the kernel but do not drive training.
 
 from .common import DMFTResult, input_kernel, kernel_alignment, static_kernel_loss
 from .linear import deep_linear, deep_linear_memory
+from .resnet import deep_linear_resnet, resnet_initial_ntk, resnet_memory
 from .sampler import (
     ACTIVATIONS,
     initial_ntk,
@@ -45,6 +49,9 @@ __all__ = [
     "sobol_gaussians",
     "two_layer",
     "deep_linear",
+    "deep_linear_resnet",
+    "resnet_initial_ntk",
+    "resnet_memory",
     "initial_ntk",
     "kernel_alignment",
     "static_kernel_loss",
