@@ -1,13 +1,16 @@
 """What every subcommand module imports: options, parsing, the session."""
 
-from .options import input_argument, input_options, output_options, spectrum_options
-from .parsing import parse_float_list, parse_group_list, parse_int_list, parse_p, parse_range
+from .options import input_argument, input_options, network_kwargs, network_options, output_options, spectrum_options
+from .parsing import (parse_float_list, parse_group_list, parse_int_list, parse_lr_grid, parse_p, parse_range,
+                      parse_sizes)
 from .session import Session, run_session
 
 __all__ = [
     "input_argument",
     "input_options",
     "spectrum_options",
+    "network_options",
+    "network_kwargs",
     "output_options",
     "Session",
     "run_session",
@@ -16,4 +19,6 @@ __all__ = [
     "parse_int_list",
     "parse_range",
     "parse_group_list",
+    "parse_sizes",
+    "parse_lr_grid",
 ]
