@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import check_float, check_int, check_sizes
+from .._validation import check_float, check_floats, check_int, check_sizes
 from ..errors import InputError, InputWarning
 from ..result import Result, numerics_guard
 from ._network import NETWORK_DEFAULTS as D
@@ -139,7 +139,8 @@ def transfer(input=None, *, param=D["param"], width=D["width"], depth=D["depth"]
         (``coord_steps`` full-batch steps at ``coord_lr``, default: each param's optimum at
         the smallest width and depth).
     coord_steps : int
-    coord_lr : float, optional
+    coord_lr : float, sequence of float or dict, optional
+        One η₀ for every param, one per param in order, or {param: η₀}.
     inputs_key, targets_key : str
     progress : callable, optional
         ``progress(description, total)`` → context manager yielding ``advance(n)``.
@@ -174,8 +175,7 @@ def transfer(input=None, *, param=D["param"], width=D["width"], depth=D["depth"]
                          param="at")
     tolerance = check_float(tolerance, "tolerance", minimum=0.0)
     coord_steps = check_int(coord_steps, "coord_steps", minimum=1, maximum=1000)
-    if coord_lr is not None:
-        coord_lr = check_float(coord_lr, "coord_lr", minimum=0.0, strict=True)
+    coord_lr = _coord_lrs(coord_lr, o["param"])
     require_nn("kerncurve transfer")
     data = load_network_data(input, x=x, y=y, x_test=x_test, y_test=y_test, test_frac=o["test_frac"],
                              seed=o["seed"], inputs_key=inputs_key, targets_key=targets_key, memory=o["memory"])
@@ -229,6 +229,24 @@ def transfer(input=None, *, param=D["param"], width=D["width"], depth=D["depth"]
                   coord_lrs=None if checks is None else {p: eta for p, (eta, _) in checks.items()})
 
 
+def _coord_lrs(coord_lr, params):
+    """None, or {param: η₀ > 0} from one number, one per param (a sequence), or a mapping."""
+    if coord_lr is None:
+        return None
+    if isinstance(coord_lr, dict):
+        if set(coord_lr) != set(params):
+            raise InputError(f"coord_lr must have one value for each param {list(params)}, got keys "
+                             f"{list(coord_lr)}", param="coord_lr")
+        return {p: check_float(coord_lr[p], "coord_lr", minimum=0.0, strict=True) for p in params}
+    vals = check_floats(coord_lr, "coord_lr", minimum=0.0, strict=True) if np.ndim(coord_lr) else None
+    if vals is None:
+        return dict.fromkeys(params, check_float(coord_lr, "coord_lr", minimum=0.0, strict=True))
+    if vals.size != len(params):
+        raise InputError(f"coord_lr must be one value or one per param ({len(params)}), got {vals.size}",
+                         param="coord_lr")
+    return dict(zip(params, vals.tolist()))
+
+
 def _rows(grid, o):
     """The long table, in the order param, width, depth, lr, step."""
     shape = grid.train_loss.shape  # (param, width, depth, lr, step)
@@ -274,7 +292,7 @@ def _coords(data, o, optimal, steps, lr, advance):
 
     out = {}
     for k, p in enumerate(o["param"]):
-        eta = float(optimal[k, 0, 0]) if lr is None else lr
+        eta = float(optimal[k, 0, 0]) if lr is None else lr[p]
         out[p] = eta, coord_check(data.x, data.y, param=p, widths=o["width"], depths=o["depth"], lr=eta,
                                   steps=steps, optimizer=o["optimizer"], activation=o["activation"],
                                   gamma0=o["gamma0"], beta0=o["beta0"], alpha=o["alpha"], seeds=o["seeds"],

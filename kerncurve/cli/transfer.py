@@ -4,7 +4,7 @@ import click
 import numpy as np
 
 from ..api.transfer import transfer
-from .common import network_kwargs, network_options, output_options, parse_int_list, run_session
+from .common import network_kwargs, network_options, output_options, parse_float_list, parse_int_list, run_session
 
 
 @click.command("transfer", context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,11 +19,12 @@ from .common import network_kwargs, network_options, output_options, parse_int_l
 @click.option("--coords-plot", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
               help="Plot the coordinate check and the depth-diversity curve (.png, .svg or .pdf).")
 @click.option("--coord-steps", type=int, default=3, show_default=True, help="Steps K of the coordinate check.")
-@click.option("--coord-lr", type=float, default=None,
-              help="η₀ of the coordinate check  [default: each param's optimum at the smallest width and depth]")
+@click.option("--coord-lr", "coord_lr_spec", default=None, metavar="LIST",
+              help="η₀ of the coordinate check: one value, or one per --param  [default: each param's optimum at "
+                   "the smallest width and depth]")
 @output_options
 @run_session
-def command(s, input, at_spec, tolerance, coord_steps, coord_lr, **opts):
+def command(s, input, at_spec, tolerance, coord_steps, coord_lr_spec, **opts):
     """Train residual networks over widths × depths × learning rates; find where the optimum sits.
 
     h¹ = W⁰x/√D, h^{ℓ+1} = h^ℓ + β₀L^-α W^ℓ φ(h^ℓ)/√N, f = w·φ(h^{L+1})/(γ₀N) (sp: standard
@@ -35,6 +36,7 @@ def command(s, input, at_spec, tolerance, coord_steps, coord_lr, **opts):
     pip install 'kerncurve[nn]'.
     """
     coords = s.target("coords_output") is not None or s.target("coords_plot") is not None
+    coord_lr = None if coord_lr_spec is None else parse_float_list(coord_lr_spec, "--coord-lr", minimum=-np.inf)
     r = transfer(input, **network_kwargs(opts), at=None if at_spec is None else parse_int_list(at_spec, "--at",
                                                                                              minimum=0),
                  tolerance=tolerance, coords=coords, coord_steps=coord_steps, coord_lr=coord_lr,
@@ -71,7 +73,7 @@ def _items(r):
             items.append((f"{p}: coordinates at lr {sm['coord_lr'][p]:.4g}",
                           f"last-layer ΔRMS max/min {sm['coord_delta_ratio'][p]:.3g}, width slope "
                           + ("n/a" if slope is None else f"{slope:.3g}")))
-    items += [("verdict", sm["verdict"]), ("wall time", f"{r.grid.seconds:.1f} s")]
+    items.append(("verdict", sm["verdict"]))
     return items
 
 
