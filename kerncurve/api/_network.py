@@ -6,11 +6,10 @@ and reads its data with `load_network_data` (a file, or arrays in memory). `requ
 turns a missing JAX into the one-line install hint before any work.
 """
 
-import os
-
 import numpy as np
 
-from .._validation import check_choice, check_float, check_floats, check_int, check_seed, check_sizes
+from .._validation import (check_choice, check_file_input, check_float, check_floats, check_int, check_seed,
+                           check_sizes)
 from ..errors import InputError
 
 __all__ = ["NETWORK_DEFAULTS", "require_nn", "check_network_options", "check_batch", "load_network_data",
@@ -153,16 +152,9 @@ def load_network_data(input=None, *, x=None, y=None, x_test=None, y_test=None, t
     """
     from ..io.nn_data import network_data, read_network_data
 
-    given = [k for k, v in (("x", x), ("y", y), ("x_test", x_test), ("y_test", y_test)) if v is not None]
-    if input is not None:
-        if given:
-            raise InputError(f"give either input (an HDF5 file) or arrays, not both ({', '.join(given)} given)",
-                             param=given[0])
-        if not isinstance(input, (str, bytes, os.PathLike)):
-            raise InputError(f"input must be a path to an HDF5 file, got {type(input).__name__}", param="input")
-        for k, v in (("inputs_key", inputs_key), ("targets_key", targets_key)):
-            if not isinstance(v, str) or not v:
-                raise InputError(f"{k} must be a dataset path like '/inputs', got {v!r}", param=k)
+    arrays = {"x": x, "y": y, "x_test": x_test, "y_test": y_test}
+    given = [k for k, v in arrays.items() if v is not None]
+    if check_file_input(input, arrays, {"inputs_key": inputs_key, "targets_key": targets_key}):
         return read_network_data(input, ndim=ndim, inputs_key=inputs_key, targets_key=targets_key,
                                  test_frac=test_frac, seed=seed, memory=memory)
     if x is None or y is None:
