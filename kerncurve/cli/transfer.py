@@ -135,8 +135,7 @@ def _coords_figure(r):
         axes[0, k].set(xscale="log", yscale="log", xlabel="width N", title=f"{p} (η₀ = {r.coord_lrs[p]:.3g})")
         axes[1, k].set(xscale="log", yscale="log", xlabel="depth fraction ε",
                        title=f"depth diversity at N = {cc.widths[-1]}")
-    for ax in axes.ravel():
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    for ax in axes.ravel():  # x: a few decades, minor labels would collide; y keeps them (ranges within a decade)
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes[0, 0].set_ylabel(f"last layer: RMS of Δh after {r.coords[params[0]].steps} steps")
     axes[1, 0].set_ylabel("d(ε) = ‖h(λ+ε) − h(λ)‖/√N")
