@@ -70,9 +70,9 @@ def _check_budgets(o, data, n_lr, at_size):
             work += 6.0 * weights * (b * o["steps"] + (data.n_train + data.n_test) * at_size)
     work *= runs * len(o["param"])
     if work > MAX_WORK:
-        raise InputError(f"steps: the grid asks for {work:.3g} floating-point operations (runs × steps × weights × "
-                         f"samples), more than the {MAX_WORK:.0e} allowed (about a day on two cores); use fewer "
-                         "steps, learning rates, seeds or sizes", param="steps")
+        raise InputError(f"steps {o['steps']} on this grid asks for {work:.3g} floating-point operations (runs × "
+                         f"steps × weights × samples), more than the {MAX_WORK:.0e} allowed (about a day on two "
+                         "cores); use fewer steps, learning rates, seeds or sizes", param="steps")
 
 
 @numerics_guard(allow_inf=("train_loss", "train_loss_sem", "test_loss", "test_loss_sem"),
@@ -273,6 +273,8 @@ def _warn_edges(grid, o):
     loss = np.where(np.isfinite(grid.train_loss[..., -1]), grid.train_loss[..., -1], np.inf)
     i = np.argmin(loss, axis=-1)
     finite = np.isfinite(loss).any(axis=-1)
+    if loss.shape[-1] < 2:
+        return  # one learning rate: nothing to optimize
     for k, p in enumerate(o["param"]):
         low = int(((i[k] == 0) & finite[k]).sum())
         high = int(((i[k] == loss.shape[-1] - 1) & finite[k]).sum())
