@@ -6,21 +6,21 @@
 
 Residual tanh networks of widths 32-256 and depths 2-32, 20 full-batch steps at gamma0 = 0.25,
 3 seeds, under sp, mup and depth-mup, each over its own log-spaced grid of base learning
-rates centred where that param's optimum lies. The optimum per (width, depth) is the argmin of the seed-mean training loss after ``--steps`` steps, refined by a
-parabola in log lr. The claim checked: depth-mup's optimum spreads over at most 0.3 decades
-across the whole grid and at most half as much as mup's and sp's. Needs the extra
-kerncurve[nn].
+rates centred where that param's optimum lies. The optimum per (width, depth) is the argmin
+of the seed-mean training loss after ``--steps`` steps, refined by a parabola in log lr
+(``kc.transfer``). The claim checked: depth-mup's optimum spreads over at most 0.3 decades
+across the whole grid and at most half as much as mup's and sp's. ``--json`` and ``--plot``
+keep the result (benchmarks/results/, docs/img/). Needs the extra kerncurve[nn].
 """
 
 import argparse
 import os
 import sys
-import time
 
-import h5py
 import numpy as np
 
-from kerncurve.nn import lr_spread, optimal_lr, size_trend, transfer_sweep, verdict
+import kerncurve as kc
+from kerncurve.nn import lr_spread, size_trend
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEACHER = os.path.join(HERE, "..", "sample_data", "teacher.h5")
@@ -42,37 +42,29 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--points", type=int, default=17, help="learning rates per param")
     ap.add_argument("--quick", action="store_true", help="widths 32,128, depths 2,16, 2 seeds")
-    ap.add_argument("--save", metavar="FILE.npz", help="also write the grid's arrays there")
+    ap.add_argument("--json", metavar="FILE", help="also write the result as 'kerncurve transfer --json' does")
+    ap.add_argument("--plot", metavar="FILE", help="also draw the loss-against-lr figure there")
     args = ap.parse_args(argv)
-    with h5py.File(TEACHER, "r") as f:
-        x, y = f["inputs"][:], f["targets"][:]
-        xt, yt = f["test/inputs"][:], f["test/targets"][:]
     if args.quick:
         widths, depths, seeds = (32, 128), (2, 16), 2
     else:
         widths, depths, seeds = (32, 64, 128, 256), (2, 4, 8, 16, 32), args.seeds
     grids = {p: np.logspace(*span, args.points) for p, span in GRIDS[args.optimizer].items()}
     params = tuple(grids)
-    done = [0]
-    total = len(params) * len(widths) * len(depths)
-    t0 = time.perf_counter()
+    r = kc.transfer(TEACHER, param=params, width=widths, depth=depths, lr=grids, optimizer=args.optimizer,
+                    gamma0=args.gamma0, beta0=args.beta0, steps=args.steps, seeds=seeds, progress=_progress)
+    g, opt = r.grid, r.optimal
+    if args.json:
+        with open(args.json, "w") as fh:
+            fh.write(r.to_json() + "\n")
+    if args.plot:
+        from kerncurve.cli.transfer import _loss_figure
+        from kerncurve.plots import save_figure
 
-    def progress(k):
-        done[0] += k
-        print(f"\r{done[0]}/{total} cells, {time.perf_counter() - t0:.0f} s", end="", file=sys.stderr, flush=True)
-
-    g = transfer_sweep(x, y, params=params, widths=widths, depths=depths, lr=grids, optimizer=args.optimizer,
-                       gamma0=args.gamma0, beta0=args.beta0, steps=args.steps, seeds=seeds, x_test=xt, y_test=yt,
-                       progress=progress)
-    print(file=sys.stderr)
-    if args.save:
-        np.savez(args.save, lr=g.lr, widths=g.widths, depths=g.depths, params=g.params, train_loss=g.train_loss,
-                 train_loss_seeds=g.train_loss_seeds, test_loss=g.test_loss, diverged=g.diverged)
-    opt = optimal_lr(g)
+        save_figure(_loss_figure(r), args.plot)
     best, wider, deeper = size_trend(g)
     print(f"teacher.h5, {args.optimizer}, {args.steps} full-batch steps, gamma0={args.gamma0}, beta0={args.beta0}, "
-          f"{seeds} seeds, "
-          f"widths {widths}, depths {depths}; wall time {g.seconds:.0f} s")
+          f"{seeds} seeds, widths {widths}, depths {depths}; wall time {g.seconds:.0f} s")
     for k, p in enumerate(params):
         print(f"\n{p}: lr grid 10^[{np.log10(grids[p][0]):g}, {np.log10(grids[p][-1]):g}], {args.points} points; "
               f"diverged runs {int(g.diverged[k].sum())}")
@@ -86,11 +78,34 @@ def main(argv=None):
               f"{lr_spread(opt, 'width')[k].max():.3f}; across depths, max over widths "
               f"{lr_spread(opt, 'depth')[k].max():.3f}); wider better {int(wider[k].sum())}/{wider[k].size}, "
               f"deeper better {int(deeper[k].sum())}/{deeper[k].size}")
-    spread = dict(zip(params, lr_spread(opt)))
+    spread = r.summary["lr_spread_decades"]
     ok = spread["depth-mup"] <= 0.3 and all(spread["depth-mup"] <= 0.5 * spread[p] for p in ("sp", "mup"))
-    print("\n" + verdict(g))
+    print("\n" + r.summary["verdict"])
     print(f"target (depth-mup <= 0.3 decades and <= half of mup's and sp's): {'met' if ok else 'NOT met'}")
     return 0
+
+
+class _Bar:
+    """Cells done and seconds so far on stderr."""
+
+    def __init__(self, total):
+        import time
+
+        self.total, self.done, self.t0, self.clock = total, 0, time.perf_counter(), time.perf_counter
+
+    def __enter__(self):
+        return self.advance
+
+    def __exit__(self, *exc):
+        print(file=sys.stderr)
+
+    def advance(self, n=1):
+        self.done += n
+        print(f"\r{self.done}/{self.total} cells, {self.clock() - self.t0:.0f} s", end="", file=sys.stderr, flush=True)
+
+
+def _progress(description, total):
+    return _Bar(total)
 
 
 if __name__ == "__main__":

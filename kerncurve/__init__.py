@@ -47,6 +47,7 @@ _LAZY = {
     "align": "kerncurve.api.align",
     "reservoir": "kerncurve.api.reservoir",
     "report": "kerncurve.api.report",
+    "transfer": "kerncurve.api.transfer",
 }
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "align",
     "reservoir",
     "report",
+    "transfer",
     "KerncurveError",
     "InputError",
     "NumericalError",

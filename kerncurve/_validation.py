@@ -26,6 +26,7 @@ __all__ = [
     "check_choice",
     "check_count",
     "check_group_selection",
+    "check_file_input",
 ]
 
 MAX_SAMPLES = 2**53  # sample sizes, steps, widths: exact in float64
@@ -255,3 +256,23 @@ def _label_range(tok):
     if hi < lo or max(abs(lo), abs(hi)) >= 2**63:
         return None, None
     return lo, hi
+def check_file_input(input, arrays, keys):
+    """A command that reads ``input`` (an HDF5 path) or takes arrays: refuse both, a non-path, bad keys.
+
+    ``arrays`` maps names to the arrays given (None: not given); ``keys`` maps the dataset-key
+    parameters to their values. Returns True when ``input`` is to be read, False for arrays.
+    """
+    import os
+
+    given = [k for k, v in arrays.items() if v is not None]
+    if input is None:
+        return False
+    if given:
+        raise InputError(f"give either input (an HDF5 file) or the arrays, not both ({', '.join(given)} given)",
+                         param=given[0])
+    if not isinstance(input, (str, bytes, os.PathLike)):
+        _fail("input", f"must be a path to an HDF5 file, got {type(input).__name__}")
+    for k, v in keys.items():
+        if not isinstance(v, str) or not v:
+            _fail(k, f"must be a dataset path like '/{k[:-4]}', got {v!r}")
+    return True

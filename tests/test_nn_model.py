@@ -100,7 +100,7 @@ def test_preset_numbers_by_hand():
     assert d1.mult[1] == pytest.approx(2 / 16 * 0.125)
     assert d1.lr == pytest.approx((16.0, 256.0, 16.0))  # hidden x L
     mu = scaling("mup", **kw)
-    assert mu.mult[1] == pytest.approx(2 * 0.125) and mu.lr == pytest.approx((16.0, 16.0, 16.0))
+    assert mu.mult[1] == pytest.approx(2 * 0.125) and mu.lr == pytest.approx((16.0, 1.0, 16.0))  # hidden / L
     sp = scaling("sp", **kw)
     assert sp.mult == pytest.approx((0.25, 0.125, 0.125)) and not sp.centred  # no beta0, no gamma0
     assert sp.lr == pytest.approx((16.0, 64.0, 64.0))  # eta * fan_in
@@ -108,10 +108,10 @@ def test_preset_numbers_by_hand():
     assert a.lr == pytest.approx((0.5, 0.5 * 0.125 * 0.25, 0.5))  # gamma0, gamma0 N^-1/2 L^-1/2
     assert a.eps == pytest.approx((1e-8 / 64, 1e-8 / 512 / 4, 1e-8 / 64))
     assert scaling("depth-mup-1", optimizer="adam", **kw).lr[1] == pytest.approx(0.5 * 0.125)
-    assert scaling("mup", optimizer="adam", **kw).lr[1] == pytest.approx(0.5 * 0.125)
+    assert scaling("mup", optimizer="adam", **kw).lr[1] == pytest.approx(0.5 * 0.125 / 16)  # L^{alpha-1}
     sa = scaling("sp", optimizer="adam", eps=1e-8, **kw)
     assert sa.lr == pytest.approx((4.0, 8.0, 8.0)) and sa.eps == pytest.approx((2.5e-9, 1.25e-9, 1.25e-9))
-    # the alpha override: depth-mup at alpha = 1 is depth-mup-1; mup keeps depth-free rates
+    # the alpha override: depth-mup at alpha = 1 is depth-mup-1; mup at alpha = 1/2 is depth-mup
     over = scaling("depth-mup", alpha=1.0, **kw)
     assert (over.mult, over.lr) == (d1.mult, d1.lr)
     assert scaling("mup", alpha=0.5, **kw).lr == pytest.approx((16.0, 16.0, 16.0))

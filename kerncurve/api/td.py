@@ -12,6 +12,7 @@ from .._validation import (
     check_array,
     check_choice,
     check_count,
+    check_file_input,
     check_float,
     check_floats,
     check_int,
@@ -51,17 +52,9 @@ def record_steps(steps, points, at):
 def _chain_arrays(input, arrays, keys):
     """The chain's arrays, read from a file or checked in memory, and their labels (or None)."""
     given = [k for k, v in arrays.items() if v is not None]
-    if input is not None:
-        if given:
-            raise InputError(f"give either input (an HDF5 file) or the arrays, not both ({', '.join(given)} given)",
-                             param=given[0])
-        if not isinstance(input, (str, bytes, os.PathLike)):
-            raise InputError(f"input must be a path to an HDF5 file, got {type(input).__name__}", param="input")
+    if check_file_input(input, arrays, keys):
         from ..io.td import read_chain
 
-        for k, v in keys.items():
-            if not isinstance(v, str) or not v:
-                raise InputError(f"{k} must be a dataset path like '/{k[:-4]}', got {v!r}", param=k)
         return read_chain(input, **keys)
     missing = [k for k in ("transitions", "features", "rewards") if arrays[k] is None]
     if missing:

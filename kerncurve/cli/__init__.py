@@ -37,6 +37,7 @@ COMMANDS = {
     "align": "align:command",
     "reservoir": "reservoir:command",
     "report": "report:command",
+    "transfer": "transfer:command",
 }
 
 

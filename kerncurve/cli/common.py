@@ -4,17 +4,22 @@ from .options import (
     group_selection_options,
     input_argument,
     input_options,
+    network_kwargs,
+    network_options,
     output_options,
     shift_options,
     spectrum_options,
 )
-from .parsing import parse_float_list, parse_group_list, parse_int_list, parse_p, parse_range
+from .parsing import (parse_float_list, parse_group_list, parse_int_list, parse_lr_grid, parse_p, parse_range,
+                      parse_sizes)
 from .session import Session, run_session
 
 __all__ = [
     "input_argument",
     "input_options",
     "spectrum_options",
+    "network_options",
+    "network_kwargs",
     "output_options",
     "group_selection_options",
     "shift_options",
@@ -25,4 +30,6 @@ __all__ = [
     "parse_int_list",
     "parse_range",
     "parse_group_list",
+    "parse_sizes",
+    "parse_lr_grid",
 ]

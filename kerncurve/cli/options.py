@@ -5,7 +5,7 @@ import click
 from ..kernels import KERNELS
 
 __all__ = ["input_argument", "input_options", "spectrum_options", "output_options", "group_selection_options",
-           "shift_options"]
+           "shift_options", "network_options", "network_kwargs", "NETWORK_OPTIONS"]
 
 
 def input_argument(f):
@@ -97,3 +97,103 @@ def shift_options(f):
     """Everything the distribution-shift commands share after their own options: the group
     selections and ``--memory``, the input's dataset keys and kernel, and the output options."""
     return group_selection_options(input_options(output_options(f)))
+
+
+def _network_table(overrides):
+    """Every shared option of the network commands (transfer, limits, heads), by Python name."""
+    from ..api._network import NETWORK_DEFAULTS
+
+    D = {"lr": None, **NETWORK_DEFAULTS, **overrides}
+    comma = lambda v: v if isinstance(v, str) else ",".join(map(str, v))
+    return {
+        "param": click.option("--param", default=comma(D["param"]), show_default=True, metavar="LIST",
+                              help="Parameterizations, comma list of sp, mup, depth-mup, depth-mup-1."),
+        "alpha": click.option("--alpha", type=float, default=D["alpha"],
+                              help="Override the branch exponent α of h += β₀L^-α W φ(h)/√N  "
+                                   "[default: the preset's: sp, mup 0; depth-mup ½; depth-mup-1 1]"),
+        "activation": click.option("--activation", default=D["activation"], show_default=True,
+                                   help="φ: tanh, relu or gelu."),
+        "optimizer": click.option("--optimizer", default=D["optimizer"], show_default=True,
+                                  help="sgd or adam (learning rates scaled per preset)."),
+        "batch": click.option("--batch", type=int, default=D["batch"],
+                              help="Minibatch size (fresh permutation each epoch)  [default: full batch]"),
+        "gamma0": click.option("--gamma0", type=float, default=D["gamma0"], show_default=True,
+                               help="Richness γ₀ of the mean-field presets (γ₀ → 0: lazy limit)."),
+        "beta0": click.option("--beta0", type=float, default=D["beta0"], show_default=True,
+                              help="Branch multiplier β₀ of the mean-field presets."),
+        "steps": click.option("--steps", type=int, default=D["steps"], show_default=True,
+                              help="Training steps."),
+        "seeds": click.option("--seeds", type=int, default=D["seeds"], show_default=True,
+                              help="Independent networks (initial weights and batches) per grid point."),
+        "lr": click.option("--lr", "lr_spec", default=None if D["lr"] is None else comma(D["lr"]),
+                           show_default=D["lr"] is not None, metavar="SPEC",
+                           help="Base learning rate(s) η₀: a comma list or START:STOP:NUM (log-spaced)."),
+        "width": click.option("--width", "width_spec", default=comma(D["width"]), show_default=True,
+                              metavar="SPEC", help="Widths N: comma list or START:STOP:NUM (log-spaced integers)."),
+        "depth": click.option("--depth", "depth_spec", default=comma(D["depth"]), show_default=True,
+                              metavar="SPEC", help="Residual blocks L: comma list or START:STOP:NUM."),
+        "memory": click.option("--memory", default=None, metavar="SIZE",
+                               help="Memory budget (512M, 2G…) for the largest batch of networks trained "
+                                    "together, checked before training  [default: 8G (at most 80% of "
+                                    "physical memory)]"),
+        "test_frac": click.option("--test-frac", type=float, default=D["test_frac"], metavar="FRAC",
+                                  help="Hold out this fraction of the training rows as the test set (seeded "
+                                       "by --seed), for inputs without /test/inputs."),
+        "inputs_key": click.option("--inputs-key", default="/inputs", show_default=True,
+                                   help="Dataset of the inputs."),
+        "targets_key": click.option("--targets-key", default="/targets", show_default=True,
+                                    help="Dataset of the targets (n,) or (n, c); one-hot rows for classes."),
+        "dtype": click.option("--dtype", default=D["dtype"], show_default=True,
+                              help="float32 or float64 arithmetic in JAX."),
+    }
+
+
+NETWORK_OPTIONS = ("param", "alpha", "activation", "optimizer", "batch", "gamma0", "beta0", "steps", "seeds",
+                   "lr", "width", "depth", "memory", "test_frac", "inputs_key", "targets_key", "dtype")
+
+
+def network_options(*names, **defaults):
+    """Decorator adding the shared network options ``names`` (all of `NETWORK_OPTIONS` if none).
+
+    ``--seed`` comes with `output_options`. A keyword overrides an option's default
+    (``network_options(steps=20)``). The command passes what it got through `network_kwargs`.
+    """
+    table = _network_table(defaults)
+    chosen = names or NETWORK_OPTIONS
+    unknown = [n for n in list(chosen) + list(defaults) if n not in table]
+    if unknown:
+        raise TypeError(f"network_options: unknown options {unknown}")
+
+    def deco(f):
+        for name in reversed(chosen):
+            f = table[name](f)
+        return f
+
+    return deco
+
+
+def network_kwargs(opts):
+    """The shared network options a command received, as keywords of the Python API.
+
+    ``--width``/``--depth`` and ``--lr`` specs are parsed (comma lists or START:STOP:NUM);
+    everything is passed on as given for the library to validate, so the API and the command
+    line refuse the same values with the same words.
+    """
+    from .parsing import parse_lr_grid, parse_sizes
+
+    out = {}
+    for name in NETWORK_OPTIONS:
+        spec = {"lr": "lr_spec", "width": "width_spec", "depth": "depth_spec"}.get(name, name)
+        if spec not in opts:
+            continue
+        value = opts[spec]
+        if name in ("width", "depth") and value is not None:
+            value = parse_sizes(value, f"--{name}")
+        elif name == "lr" and value is not None:
+            value = parse_lr_grid(value)
+        if name == "lr" and value is None:
+            continue  # the command's library default
+        out[name] = value
+    if "seed" in opts:
+        out["seed"] = opts["seed"]
+    return out

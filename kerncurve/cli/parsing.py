@@ -15,6 +15,8 @@ from .._validation import MAX_POINTS, MAX_SAMPLES, check_group_selection
 from ..errors import InputError
 
 __all__ = [
+    "parse_sizes",
+    "parse_lr_grid",
     "parse_range",
     "log_range",
     "log_range_count",
@@ -22,6 +24,8 @@ __all__ = [
     "parse_float_list",
     "parse_int_list",
     "parse_group_list",
+    "parse_sizes",
+    "parse_lr_grid",
 ]
 
 _DIRECT = 100_000  # up to this NUM the raw sequence is small: build it directly
@@ -221,3 +225,32 @@ def parse_int_list(text, option, *, minimum=1, maximum=MAX_SAMPLES):
 def parse_group_list(text, option, maximum=MAX_POINTS):
     """Group labels: ``0-6``, ``0,2,4`` or ``0-2,7`` → a set of ints (at most ``maximum``)."""
     return set(check_group_selection(str(text), option, maximum=maximum).tolist())
+
+
+def parse_sizes(text, option, example="32:512:5"):
+    """Network sizes (``--width``, ``--depth``): a comma list ``32,64,128`` or ``START:STOP:NUM``
+    (NUM log-spaced integers, duplicates dropped); each ≥ 1."""
+    text = (str(text) if text is not None else "").strip()
+    if ":" not in text:
+        return parse_int_list(text, option, minimum=1)
+    start, stop, num = parse_range(text, option, example)
+    if not (np.isfinite(start) and np.isfinite(stop)) or start < 1 or stop < start or num < 1:
+        raise InputError(f"{option} {text!r}: need 1 ≤ START ≤ STOP (finite) and NUM ≥ 1")
+    if num > 1000:
+        raise InputError(f"{option} {text!r}: NUM = {num} sizes is more than the 1000 allowed")
+    return log_range(start, stop, num).tolist()
+
+
+def parse_lr_grid(text, option="--lr", example="0.01:10:7"):
+    """Learning rates: a comma list ``0.1,1,10`` or ``START:STOP:NUM`` (NUM log-spaced values,
+    START > 0). A comma list passes non-positive values on, for the library to refuse."""
+    text = (str(text) if text is not None else "").strip()
+    if ":" not in text:
+        return parse_float_list(text, option, minimum=-np.inf, max_points=1000)
+    start, stop, num = parse_range(text, option, example)
+    if not (np.isfinite(start) and np.isfinite(stop)) or start <= 0 or stop < start or num < 1:
+        raise InputError(f"{option} {text!r}: need 0 < START ≤ STOP (finite) and NUM ≥ 1; learning rates must "
+                         "be > 0")
+    if num > 1000:
+        raise InputError(f"{option} {text!r}: NUM = {num} learning rates is more than the 1000 allowed")
+    return np.geomspace(start, stop, num).tolist()

@@ -14,7 +14,7 @@ f − f₀. Each tensor has its own learning rate on the raw N(0, 1) weights, ``
 ==========  ==================  ===================  =====================  ==================
 tensor      multiplier          SGD factor           Adam factor            Adam ε / ε₀
 ==========  ==================  ===================  =====================  ==================
-mean field  (``depth-mup``: α = ½, ``depth-mup-1``: α = 1; ``mup``: α = 0 and no L factor in any rate)
+mean field  (``mup``: α = 0, ``depth-mup``: α = ½, ``depth-mup-1``: α = 1)
 W⁰          D^{-1/2}            γ₀² N                γ₀                     N^{-1}
 W^ℓ         β₀ L^{-α} N^{-1/2}  γ₀² N L^{2α-1}       γ₀ N^{-1/2} L^{α-1}    N^{-3/2} L^{-α}
 w           1/(γ₀ N)            γ₀² N                γ₀                     N^{-1}
@@ -31,12 +31,13 @@ would be the NTK parameterization, not sp). *Mean field, SGD*: η = η₀γ₀²
 move the output by O(η₀) and the features by O(η₀γ₀) at any N; the factor L^{2α−1} on the
 hidden weights makes each residual branch move by O(η₀γ₀/L), so the L branches together
 move the features by O(1) at any depth (α = ½: no depth factor; α = 1: × L). ``mup`` is
-μP as defined for width alone (Yang & Hu, arXiv:2011.14522), the baseline the depth-μP
-papers compare with: no branch multiplier and no depth factor, so its features move by O(L)
-per step and its largest stable η₀ falls with depth (more slowly than 1/L with tanh, whose
-saturation quiets the deep blocks). Input and readout are not residual and keep a
-depth-free rate (the authors reach the same effect for α = 1 by rescaling those layers'
-multipliers and initial variances by √L).
+the same rule at α = 0 (η ∝ 1/L on the hidden weights): μP in width (Yang & Hu,
+arXiv:2011.14522) with unscaled branches, the baseline the depth-μP papers compare with. Its
+learning rate keeps the per-step movement of the trained features at O(1), but its forward
+pass is not depth-stable: with branch multiplier 1 the hidden states' variance grows with L
+at initialization, so how the loss responds to η₀ still changes with depth. Input and
+readout are not residual and keep a depth-free rate (the authors reach the same effect for
+α = 1 by rescaling those layers' multipliers and initial variances by √L).
 
 *Adam* (Yang, Yu, Zhu, Hayou, *Tensor Programs VI*, arXiv:2310.02244; CompleteP) moves
 every entry by about its learning rate whatever the gradient's size. In standard-init form
@@ -114,9 +115,8 @@ def scaling(param: str, width: int, depth: int, d_in: int, *, optimizer: str = "
     beta0 : float
         Branch multiplier β₀ of the mean-field presets; sp uses 1.
     alpha : float, optional
-        Overrides the preset's branch exponent α. The depth-μP presets rescale their hidden
-        learning rate with it (SGD L^{2α−1}, Adam L^{α−1}); ``mup`` and ``sp`` keep
-        depth-free rates.
+        Overrides the preset's branch exponent α. The mean-field presets rescale their hidden
+        learning rate with it (SGD L^{2α−1}, Adam L^{α−1}); ``sp`` keeps its one rate.
     eps : float
         Adam's ε₀ before scaling.
 
@@ -141,7 +141,7 @@ def scaling(param: str, width: int, depth: int, d_in: int, *, optimizer: str = "
             lr = (D ** 0.5, N ** 0.5, N ** 0.5)
         eps_t = (e * D ** -0.5, e * N ** -0.5, e * N ** -0.5)
         return Scaling(param, a, False, mult, lr, eps_t)
-    depth_lr = 1.0 if param == "mup" else L ** ((2 * a - 1) if optimizer == "sgd" else (a - 1))
+    depth_lr = L ** ((2 * a - 1) if optimizer == "sgd" else (a - 1))
     mult = (D ** -0.5, b * L ** -a * N ** -0.5, 1.0 / (g * N))
     if optimizer == "sgd":
         lr = (g * g * N, g * g * N * depth_lr, g * g * N)
