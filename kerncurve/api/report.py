@@ -42,35 +42,53 @@ class Report:
         write_bytes(target, self.content.encode("utf-8") if isinstance(self.content, str) else self.content, "output")
 
 
+def _path(output):
+    """The path as given, of a path or of an output planned by the command line (`OutputTarget`)."""
+    return output.path if hasattr(output, "real") else os.fspath(output)
+
+
 def report_format(output, format):
     """The report's format: ``format``, else ``output``'s extension (they must agree), else html."""
     if format is not None:
         check_choice(format, "format", FORMATS)
     if output is None:
         return format or "html"
-    ext = os.path.splitext(os.fspath(output))[1].lower().lstrip(".")
+    ext = os.path.splitext(_path(output))[1].lower().lstrip(".")
     if ext not in FORMATS:
-        raise InputError(f"output must end in .html or .pdf, got {os.fspath(output)!r}", param="output")
+        raise InputError(f"output must end in .html or .pdf, got {_path(output)!r}", param="output")
     if format is not None and format != ext:
-        raise InputError(f"format={format} disagrees with output {os.fspath(output)!r}; make them agree",
+        raise InputError(f"format={format} disagrees with output {_path(output)!r}; make them agree",
                          param="format")
     return ext
 
 
+def _number(v):
+    """A float as the shortest text that reads back to it (``0``, ``0.01``, ``1e-05``)."""
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def _command(input, output, fmt, p, ridge, noise, empirical, trials, bootstrap, band, seed, input_options):
-    """The command line that reproduces the report."""
+    """The command line that reproduces the report: every option that differs from its default,
+    numbers written so that they read back exactly."""
+    import inspect
+
+    from .spectrum import load_input
+
+    defaults = {k: v.default for k, v in inspect.signature(load_input).parameters.items()}
     words = ["kerncurve", "report", os.fspath(input)]
     for key, val in sorted(input_options.items()):
-        if val is not None and val is not False:
-            words += [f"--{key.replace('_', '-')}", str(val)]
+        if val is not None and val is not False and key != "progress" and val != defaults.get(key):
+            words += [f"--{key.replace('_', '-')}", _number(val) if isinstance(val, float) else str(val)]
     words += ["--p", ",".join(str(int(v)) for v in p)]
-    words += ["--ridge", ",".join(f"{v:g}" for v in ridge)]
-    words += ["--noise", ",".join(f"{v:g}" for v in noise)]
+    for flag, vals in (("--ridge", ridge), ("--noise", noise)):
+        if list(vals) != [0.0]:
+            words += [flag, ",".join(_number(v) for v in vals)]
     if empirical:
-        words += ["--empirical", "--trials", str(trials)]
+        words += ["--empirical"] + (["--trials", str(trials)] if trials != 20 else [])
     if bootstrap is not None:
-        words += ["--bootstrap", str(bootstrap), "--band", f"{band:g}"]
-    words += ["--seed", str(seed), "--format", fmt, "-o", os.fspath(output) if output else f"report.{fmt}"]
+        words += ["--bootstrap", str(bootstrap)] + (["--band", _number(band)] if band != 0.9 else [])
+    words += ["--seed", str(seed), "-o", _path(output) if output else f"report.{fmt}"]
     return shlex.join(words)
 
 

@@ -1,11 +1,8 @@
 """`kerncurve report`: a learning-curve report a person can read (one HTML or PDF file)."""
 
-import shlex
-import sys
-
 import click
 
-from ..api.report import report, report_format
+from ..api.report import report
 from .common import input_argument, input_options, parse_float_list, parse_p, run_session, spectrum_options
 from .session import spectrum_kwargs
 
@@ -46,14 +43,12 @@ def command(s, input, p_spec, ridge_spec, noise_spec, empirical, trials, bootstr
     p = parse_p(p_spec)
     ridges = parse_float_list(ridge_spec, "--ridge")
     noises = parse_float_list(noise_spec, "--noise")
-    r = report(input, format=report_format(output, fmt), p=p, ridge=ridges, noise=noises,
-               empirical=empirical, trials=trials, bootstrap=bootstrap, band=band, timestamp=timestamp,
-               _command=shlex.join(["kerncurve", *sys.argv[1:]]), **spectrum_kwargs(s))
-    content = r.content.encode("utf-8") if isinstance(r.content, str) else r.content
-    s.write_bytes("output", content)
-    d = r.data
-    s.reporter.summary("kerncurve report", [
-        ("report", output), ("format", r.format), ("size", f"{len(content) / 1024:.0f} KB"),
-        ("input", d.input), ("n", d.n), ("points", len(r.to_dict()["p"])), ("figures", len(d.figures)),
-        ("warnings", len(d.warnings)),
-    ])
+    r = report(input, output=s.target("output"), format=fmt, p=p, ridge=ridges, noise=noises, empirical=empirical,
+               trials=trials, bootstrap=bootstrap, band=band, timestamp=timestamp, **spectrum_kwargs(s))
+    d, summary = r.data, r.summary
+    items = [("report", output), ("format", r.format), ("input", d.input), ("n", d.n),
+             ("points", len(r.to_dict()["p"])), ("figures", len(d.figures)),
+             ("effective_dimension", d.spectrum_summary["effective_dimension"]),
+             ("learning_curve_exponent", d.slope["predicted"]), ("last_decade_slope", d.slope["measured"])]
+    items += [(k, summary[k]) for k in ("max_relative_deviation", "max_deviation_in_sem") if k in summary]
+    s.reporter.summary("kerncurve report", items + [("warnings", len(d.warnings))])

@@ -45,13 +45,30 @@ def spectrum_figure(spec, summary):
     pv = v2 > 0
     ax.loglog(k[pv], v2[pv], ".", ms=2.5, color="#c55a11", alpha=0.6, label="target power v_k²")
     b, a = summary.get("eigenvalue_exponent_b"), summary.get("target_exponent_a")
+    _fitted_lines(ax, eta, v2)
     ax.set_xlabel("mode index k")
     ax.set_ylabel("η_k, v_k² (fraction of trace / power)")
     ax.set_title("Spectrum of K/n and the task's power per mode")
     ax.legend(frameon=False)
     alt = (f"Log-log plot of the {spec.rank} eigenvalues of the kernel and the target power per mode; "
            f"fitted decay exponents b = {b:.3g} (eigenvalues) and a = {a:.3g} (target power).")
-    return Figure("spectrum", fig, "Eigenvalue decay and target power per mode (log-log).", alt)
+    return Figure("spectrum", fig, "Eigenvalue decay and target power per mode (log-log), with the power-law fits that give b and a.", alt)
+
+
+def _fitted_lines(ax, eta, v2):
+    """The summary's power-law fits, drawn over the modes they were fitted on: η_k ≈ c k^(−b), and
+    v_k² ≈ (a − 1) c' k^(−a) from the fit of the tail power Σ_{l≥k} v_l² ≈ c' k^(1−a)."""
+    from ..spectral import power_law_fit
+
+    b, c, lo, hi = power_law_fit(eta, full=True)
+    if np.isfinite(b):
+        kk = np.geomspace(lo, hi, 50)
+        ax.loglog(kk, c * kk**-b, "--", color="black", lw=1.0, label=rf"fit $\eta_k \propto k^{{-b}}$, b = {b:.3g}")
+    a1, c, lo, hi = power_law_fit(np.cumsum(v2[::-1])[::-1], full=True)
+    if np.isfinite(a1) and a1 > 0:
+        kk = np.geomspace(lo, hi, 50)
+        ax.loglog(kk, a1 * c * kk ** -(a1 + 1), ":", color="black", lw=1.4,
+                  label=rf"fit $v_k^2 \propto k^{{-a}}$, a = {a1 + 1:.3g}")
 
 
 def alignment_figure(spec, summary):

@@ -54,13 +54,28 @@ def render_html(d, timestamp=None):
     rows = [[fmt(data[c][i], 6) for c in cols] for i in range(len(data[cols[0]]))]
     csv = d.result.to_csv().encode("utf-8")
     summary = [(k, fmt(v)) for k, v in d.result.summary.items()]
+    modes = spectrum_table(d.result.spectrum, _CSV_MODES)
+    shown = {c: v[:_SHOWN_MODES] for c, v in modes.to_dict().items()}
     return tpl.render(d=d, css=Markup(_template("report.css")), fmt=fmt, figure=_figure_html, columns=cols, rows=rows,
                       csv_b64=base64.b64encode(csv).decode("ascii"), csv_name="learning_curve.csv", summary=summary,
-                      timestamp=timestamp)
+                      modes_columns=modes.columns, modes_total=len(modes),
+                      modes_rows=[[fmt(shown[c][i], 6) for c in modes.columns] for i in range(len(shown["k"]))],
+                      modes_b64=base64.b64encode(modes.to_csv().encode("utf-8")).decode("ascii"), timestamp=timestamp)
+
+
+_SHOWN_MODES = 20  # rows of the spectrum table in the page
+_CSV_MODES = 5000  # rows of its CSV download (the whole spectrum of most inputs)
+
+
+def spectrum_table(spec, top):
+    """The `spectrum` command's table of the top modes (a `Table`)."""
+    from ..table import Table
+
+    return Table(list(spec.COLUMNS), spec.to_dict(top), int_columns=("k",))
 
 
 def render_pdf(d, timestamp=None):
-    """The same content as a multi-page PDF (matplotlib): a text page, then one page per figure."""
+    """The same content as a multi-page PDF (matplotlib): text pages, one page per figure, the tables."""
     import io
     import textwrap
 
@@ -81,13 +96,41 @@ def render_pdf(d, timestamp=None):
     lines += ["", "Learning-curve table (CSV):"] + d.result.to_csv().splitlines()
     if timestamp:
         lines.append(f"Made {timestamp}")
-    wrapped = [w for line in lines for w in (textwrap.wrap(line, 95) or [""])]
-    with matplotlib.rc_context({"pdf.compression": 6}), PdfPages(buf, metadata=_METADATA["pdf"]) as pdf:
-        for start in range(0, len(wrapped), 52):
+    lines += ["", "Datasets:"] + [f"  {name}  {' x '.join(map(str, shape)) or 'scalar'}  {dtype}"
+                                  for name, shape, dtype in d.datasets]
+    intro = [w for line in lines for w in (textwrap.wrap(line, 95) or [""])]
+    tables = ["Learning curve:"] + _text_table(d.result.table)
+    tables += ["", f"Spectrum (top {_SHOWN_MODES} of {d.rank} modes):"]
+    tables += _text_table(spectrum_table(d.result.spectrum, _SHOWN_MODES))
+
+    def text_pages(pdf, text):
+        for start in range(0, len(text), 52):
             fig = plt.figure(figsize=(8.27, 11.69))
-            fig.text(0.06, 0.96, "\n".join(wrapped[start:start + 52]), va="top", family="monospace", fontsize=8)
+            fig.text(0.06, 0.96, "\n".join(text[start:start + 52]), va="top", family="monospace", fontsize=8)
             pdf.savefig(fig)
             plt.close(fig)
+
+    with matplotlib.rc_context({"pdf.compression": 6}), PdfPages(buf, metadata=_METADATA["pdf"]) as pdf:
+        text_pages(pdf, intro)
         for f in d.figures.values():
             pdf.savefig(f.fig)
+        text_pages(pdf, tables)
     return buf.getvalue()
+
+
+def _text_table(table):
+    """A table as aligned monospace lines (numbers as the HTML shows them); wide tables wrap by columns."""
+    data = {c: np.atleast_1d(table.data[c]) for c in table.columns}
+    cells = [list(table.columns)] + [[fmt(data[c][i], 6) for c in table.columns] for i in range(len(table))]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(table.columns))]
+    out, start = [], 0
+    while start < len(widths):  # at most ~95 characters per line
+        stop, used = start, 0
+        while stop < len(widths) and (stop == start or used + widths[stop] + 2 <= 95):
+            used += widths[stop] + 2
+            stop += 1
+        out += ["  ".join(row[j].rjust(widths[j]) for j in range(start, stop)) for row in cells]
+        start = stop
+        if start < len(widths):
+            out.append("")
+    return out

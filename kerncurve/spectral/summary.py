@@ -5,18 +5,22 @@ import numpy as np
 __all__ = ["power_law_fit", "spectrum_summary", "NOTE_LABELS", "spectrum_notes"]
 
 
-def power_law_fit(y, lo_frac=0.01, hi_frac=0.5, min_points=5):
+def power_law_fit(y, lo_frac=0.01, hi_frac=0.5, min_points=5, full=False):
     """Fit y_k ∝ k^(−s) by least squares in log-log over k ∈ [lo_frac·M, hi_frac·M].
 
-    Returns s (nan when there are too few positive points).
+    Returns s (nan when there are too few positive points); with ``full=True`` the tuple
+    (s, c, k_lo, k_hi) of the fitted line y_k ≈ c·k^(−s) and the range of k it was fitted
+    on (c, k_lo, k_hi nan when s is).
     """
     y = np.asarray(y, float)
     m = y.size
     k = np.arange(1, m + 1)
     sel = (k >= max(2, int(np.ceil(lo_frac * m)))) & (k <= int(hi_frac * m)) & (y > 0)
     if sel.sum() < min_points:
-        return float("nan")
-    slope = np.polyfit(np.log(k[sel]), np.log(y[sel]), 1)[0]
+        return (float("nan"),) * 4 if full else float("nan")
+    slope, intercept = np.polyfit(np.log(k[sel]), np.log(y[sel]), 1)
+    if full:
+        return float(-slope), float(np.exp(intercept)), float(k[sel][0]), float(k[sel][-1])
     return float(-slope)
 
 
