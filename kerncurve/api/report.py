@@ -64,8 +64,7 @@ def report_format(output, format):
 
 def _number(v):
     """A float as the shortest text that reads back to it (``0``, ``0.01``, ``1e-05``)."""
-    text = repr(float(v))
-    return text[:-2] if text.endswith(".0") else text
+    return repr(float(v)).removesuffix(".0")
 
 
 def _command(input, output, fmt, p, ridge, noise, empirical, trials, bootstrap, band, seed, input_options):
