@@ -3,8 +3,11 @@
 import os
 import shlex
 
+import numpy as np
+
 from .._validation import check_choice, check_float, check_floats, check_int, check_seed, check_sizes
 from ..errors import InputError
+from ..io.outputs import OutputTarget
 
 __all__ = ["report", "Report", "report_format"]
 
@@ -44,7 +47,7 @@ class Report:
 
 def _path(output):
     """The path as given, of a path or of an output planned by the command line (`OutputTarget`)."""
-    return output.path if hasattr(output, "real") else os.fspath(output)
+    return output.path if isinstance(output, OutputTarget) else os.fspath(output)
 
 
 def report_format(output, format):
@@ -122,8 +125,19 @@ def report(input, *, output=None, format=None, p, ridge=0.0, noise=0.0, empirica
     """
     from ..reporting import gather, render_html, render_pdf
 
+    if not isinstance(input, (str, os.PathLike)):
+        raise InputError(f"input must be a path to an HDF5 file, got {type(input).__name__}", param="input")
+    if output is not None and not isinstance(output, (str, os.PathLike, OutputTarget)):
+        raise InputError(f"output must be a path ending in .html or .pdf, got {type(output).__name__}",
+                         param="output")
+    for name, flag in (("empirical", empirical), ("timestamp", timestamp)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise InputError(f"{name} must be True or False, got {flag!r}", param=name)
     fmt = report_format(output, format)
     p = check_sizes(p, "p")
+    if isinstance(ridge, str) or (np.ndim(ridge) and any(isinstance(v, str) for v in ridge)):
+        raise InputError(f"ridge must be numbers ≥ 0, got {ridge!r}; the report adds the ridge-optimal curve "
+                         "itself", param="ridge")
     ridges = check_floats(ridge, "ridge", minimum=0.0)
     noises = check_floats(noise, "noise", minimum=0.0)
     trials = check_int(trials, "trials", minimum=1, maximum=10**7)
