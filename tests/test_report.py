@@ -197,3 +197,22 @@ def test_renders_in_headless_chromium(built, tmp_path):
     img = mpimg.imread(shot)
     assert img.shape[0] == 1600 and img.shape[1] == 1000
     assert img[..., :3].std() > 0.05  # text and figures, not a blank page
+
+
+@pytest.mark.slow
+def test_prints_with_its_tables_in_headless_chromium(built, tmp_path):
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium not installed")
+    page = tmp_path / "r.html"
+    page.write_text(built.html)
+    out = tmp_path / "printed.pdf"
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={out}", page.as_uri()], capture_output=True, timeout=120)
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", data)) >= 3
+    if shutil.which("pdftotext") is None:
+        return
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, timeout=60).stdout
+    for col in ("kappa", "eg_empirical_sem", "cumulative_power"):  # the tables are on paper, not only on screen
+        assert col in text, col

@@ -93,7 +93,6 @@ def render_pdf(d, timestamp=None):
              f"a = {fmt(d.spectrum_summary.get('target_exponent_a'))}, "
              f"effective dimension = {fmt(d.spectrum_summary.get('effective_dimension'))}", "", "Where to trust it:"]
     lines += [f"- {s}" for s in d.trust] + [f"! {w}" for w in d.warnings]
-    lines += ["", "Learning-curve table (CSV):"] + d.result.to_csv().splitlines()
     if timestamp:
         lines.append(f"Made {timestamp}")
     lines += ["", "Datasets:"] + [f"  {name}  {' x '.join(map(str, shape)) or 'scalar'}  {dtype}"
