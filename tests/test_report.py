@@ -216,3 +216,13 @@ def test_prints_with_its_tables_in_headless_chromium(built, tmp_path):
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, timeout=60).stdout
     for col in ("kappa", "eg_empirical_sem", "cumulative_power"):  # the tables are on paper, not only on screen
         assert col in text, col
+
+
+def test_the_figures_name_no_web_address_either(built):
+    sources = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', built.html)
+    assert len(sources) == 4
+    for src in sources:
+        svg = base64.b64decode(src).decode()
+        # only the XML namespace names an SVG image must declare remain
+        assert set(re.findall(r"https?://[^\s\"'<>]+", svg)) <= {"http://www.w3.org/2000/svg",
+                                                                   "http://www.w3.org/1999/xlink"}

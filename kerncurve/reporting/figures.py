@@ -5,6 +5,7 @@ the numbers that matter), so the report reads without seeing the pictures too.
 """
 
 import io
+import re
 
 import numpy as np
 
@@ -28,7 +29,10 @@ class Figure:
             buf = io.BytesIO()
             with matplotlib.rc_context({"svg.hashsalt": "kerncurve"}):
                 self.fig.savefig(buf, format="svg", metadata=_METADATA["svg"])
-            self._svg = buf.getvalue()
+            # no URL in the image either: the DTD reference and the RDF metadata block name
+            # web addresses (never fetched, but a reader of the file should not have to know)
+            svg = re.sub(rb"<!DOCTYPE[^>]*>\s*", b"", buf.getvalue(), count=1)
+            self._svg = re.sub(rb"\s*<metadata>.*?</metadata>", b"", svg, count=1, flags=re.S)
         return self._svg
 
     def close(self):
