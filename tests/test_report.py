@@ -182,16 +182,21 @@ def test_digits_report_size_and_time_beyond_the_computation(tmp_path):
     assert len(r.html.encode()) < 2_000_000
 
 
-@pytest.mark.slow
-def test_renders_in_headless_chromium(built, tmp_path):
+def _chromium(html_text, tmp_path, *flags):
+    """Run headless Chromium on the page with ``flags`` (skip the test where it is not installed)."""
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
         pytest.skip("chromium not installed")
     page = tmp_path / "r.html"
-    page.write_text(built.html)
+    page.write_text(html_text)
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", *flags, page.as_uri()], capture_output=True,
+                   timeout=120)
+
+
+@pytest.mark.slow
+def test_renders_in_headless_chromium(built, tmp_path):
     shot = tmp_path / "shot.png"
-    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--screenshot={shot}",
-                    "--window-size=1000,1600", page.as_uri()], capture_output=True, timeout=120)
+    _chromium(built.html, tmp_path, "--hide-scrollbars", f"--screenshot={shot}", "--window-size=1000,1600")
     import matplotlib.image as mpimg
 
     img = mpimg.imread(shot)
@@ -201,14 +206,8 @@ def test_renders_in_headless_chromium(built, tmp_path):
 
 @pytest.mark.slow
 def test_prints_with_its_tables_in_headless_chromium(built, tmp_path):
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.skip("chromium not installed")
-    page = tmp_path / "r.html"
-    page.write_text(built.html)
     out = tmp_path / "printed.pdf"
-    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                    f"--print-to-pdf={out}", page.as_uri()], capture_output=True, timeout=120)
+    _chromium(built.html, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={out}")
     data = out.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", data)) >= 3
     if shutil.which("pdftotext") is None:
