@@ -46,6 +46,7 @@ _LAZY = {
     "dmft": "kerncurve.api.dmft",
     "align": "kerncurve.api.align",
     "reservoir": "kerncurve.api.reservoir",
+    "heads": "kerncurve.api.heads",
 }
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "dmft",
     "align",
     "reservoir",
+    "heads",
     "KerncurveError",
     "InputError",
     "NumericalError",

@@ -36,6 +36,7 @@ COMMANDS = {
     "dmft": "dmft:command",
     "align": "align:command",
     "reservoir": "reservoir:command",
+    "heads": "heads:command",
 }
 
 

@@ -21,7 +21,7 @@ from kerncurve.nn.attn_scaling import TENSORS, AttnScaling, attention_scaling
 from kerncurve.nn.scaling import ACTIVATIONS
 from kerncurve.nn.train import precision, seeded_draws, steps_at
 
-__all__ = ["HeadsRun", "train_heads", "sequences", "param_count"]
+__all__ = ["HeadsRun", "train_heads", "sequences", "param_count", "memory_estimate", "work_estimate"]
 
 #: at most this many training sequences are the probe of the attention maps and the kernel
 PROBE = 32
@@ -162,3 +162,42 @@ def train_heads(x, y, *, heads: int, head_dim: int, depth: int = 1, attn_exp: fl
     seconds = time.perf_counter() - t0
     return HeadsRun(at, out["train"][:, at], out["diverged"].astype(bool), out["observed"]["spread"][:, at],
                     out["observed"]["kernel"][:, at], out["maps0"], out["maps"], out["move"], sc, seconds)
+
+
+def memory_estimate(*, heads: int, head_dim: int, depth: int, d_in: int, seq_len: int, n_train: int,
+                    channels: int = 1, seeds: int = 1, batch: Optional[int] = None, steps: int = 0,
+                    optimizer: str = "sgd", probe: int = PROBE, dtype: str = "float32") -> int:
+    """Peak bytes of one `train_heads` call (all its seeds live together).
+
+    Per seed: the weights held three times (weights, gradient, update; Adam seven), the
+    activations kept for the backward pass of a batch of B sequences, about
+    12·B·S·M·(L + 1) plus 3·B·H·S²·L for the attention, a forward pass on all n training
+    sequences at the recorded steps, 4·n·S·M + n·H·S², the probe's attention maps at
+    initialization and the end, 2·P·L·H·S², and the per-step kernel record (steps + 1)·P².
+    Arrays only: the JAX runtime and XLA temporaries come on top.
+    """
+    M = heads * head_dim
+    b = n_train if batch is None else min(batch, n_train)
+    p = min(probe, n_train)
+    copies = 3 if optimizer == "sgd" else 7
+    size = 4 if dtype == "float32" else 8
+    per_seed = (copies * param_count(heads, head_dim, depth, d_in, channels)
+                + 12 * b * seq_len * M * (depth + 1) + 3 * b * heads * seq_len ** 2 * depth
+                + 4 * n_train * seq_len * M + n_train * heads * seq_len ** 2
+                + 2 * p * depth * heads * seq_len ** 2 + (steps + 1) * p * p)
+    return int(per_seed * seeds * size)
+
+
+def work_estimate(*, heads: int, head_dim: int, depth: int, d_in: int, seq_len: int, n_train: int,
+                  channels: int = 1, seeds: int = 1, batch: Optional[int] = None, steps: int = 0,
+                  recorded: int = 1) -> float:
+    """Floating-point operations of one `train_heads` call.
+
+    A token's forward pass costs about 2·(6M² + 2SM)·L + 2M(D + c) operations; a training
+    step runs forward and backward (×3) on B·S tokens, a recorded step a forward pass on all
+    n·S; every seed pays all of it.
+    """
+    M = heads * head_dim
+    b = n_train if batch is None else min(batch, n_train)
+    token = 2.0 * (6 * M * M + 2 * seq_len * M) * depth + 2.0 * M * (d_in + channels)
+    return float(seeds) * token * seq_len * (3.0 * b * steps + float(n_train) * recorded)
