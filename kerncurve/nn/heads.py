@@ -109,8 +109,10 @@ def train_heads(x, y, *, heads: int, head_dim: int, depth: int = 1, attn_exp: fl
     batch : int, optional
         Minibatch size (fresh permutation every epoch; default full batch).
     seeds, seed : int
-        Independent models (initial weights and minibatch order; seed s is child s of
-        ``numpy.random.SeedSequence(seed)``, the same at every size).
+        Independent initializations (seed s is child s of ``numpy.random.SeedSequence(seed)``,
+        the same at every size). Every seed sees the same minibatch sequence (seed 0's), so
+        the spread across seeds measures the randomness of the initial weights alone, the
+        one that vanishes in a deterministic large-width limit.
     at : int or sequence of int, optional
         Steps to record (default: the last).
     probe : int
@@ -142,6 +144,7 @@ def train_heads(x, y, *, heads: int, head_dim: int, depth: int = 1, attn_exp: fl
     M, L = heads * head_dim, depth
     shapes = {"Win": (M, D), **{k: (L, M, M) for k in TENSORS[1:-1]}, "w": (M, y.shape[1])}
     params0, orders = seeded_draws(seed, seeds, shapes, n, batch, steps)
+    orders[:] = orders[0]  # one minibatch sequence for every seed: seeds differ by their initial weights only
     record = np.zeros(steps + 1, dtype=bool)
     record[at] = True
     t0 = time.perf_counter()
