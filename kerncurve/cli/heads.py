@@ -112,7 +112,8 @@ def _spread_panel(ax, values, size, label_of, title, xlabel):
         pts = sorted(p for p in pts if np.isfinite(p[1]) and p[1] > 0)
         if len(pts) > 1:
             ax.plot(*zip(*pts), "o-", ms=3, label=label_of(g))
-    ax.set(xscale="log", yscale="log", title=title, xlabel=xlabel)
+    ax.set(xscale="log", yscale="log", xlabel=xlabel)
+    ax.set_title(title, fontsize=9)
     ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.minorticks_off()
     if ax.get_legend_handles_labels()[0]:
@@ -147,30 +148,54 @@ def _heads_figure(r):
     H = max(k[2] for k in runs)
     shown = min(H, 4)
     ends = [Ns[0], Ns[-1]] if len(Ns) > 1 else [Ns[0]]
-    width = max(2.0 * shown * len(ends) + 1.0, 13.0)
+    hs, ks = _last(r, "head_spread"), _last(r, "kernel_spread")
+    name = lambda fixed: lambda g: f"α_A={g[0]:g} α_L={g[1]:g} {fixed}={g[2]} L={g[3]}"
+    Hs, Ls = {k[2] for k in runs}, {k[4] for k in runs}
+    panels = [p for p, show in (
+        (lambda ax: _spread_panel(ax, hs, 3, name("H"), "head_spread vs head dim", "N"), len(Ns) > 1),
+        (lambda ax: _spread_panel(ax, hs, 2, name("N"), "head_spread vs heads", "H"), len(Hs) > 1),
+        (lambda ax: _spread_panel(ax, ks, 2, name("N"), "kernel_spread vs heads", "H"), len(Hs) > 1),
+        (lambda ax: _spread_panel(ax, ks, 3, name("H"), "kernel_spread vs head dim", "N"), len(Ns) > 1),
+        (lambda ax: _movement_panel(ax, r), len(Ls) > 1),
+        (lambda ax: _loss_panel(ax, r), True)) if show]
+    width = max(2.0 * shown * len(ends) + 1.0, 2.9 * len(panels), 8.0)
     fig, ax0 = figure(1, 1, figsize=(width, 2.3 * len(a_As) + 3.4))
     ax0.remove()
     top, low = fig.subfigures(2, 1, height_ratios=[2.3 * len(a_As), 3.4])
     for sub, a in zip(np.atleast_1d(top.subfigures(len(a_As), 1)), a_As):
         _maps_row(sub, runs, a, H, ends, shown)
-    bottom = low.subplots(1, 4)
-    hs, ks = _last(r, "head_spread"), _last(r, "kernel_spread")
-    name = lambda fixed: lambda g: f"α_A={g[0]:g} α_L={g[1]:g} {fixed}={g[2]} L={g[3]}"
-    _spread_panel(bottom[0], hs, 3, name("H"), "head_spread vs head dim", "N")
-    _spread_panel(bottom[1], hs, 2, name("N"), "head_spread vs heads", "H")
-    _spread_panel(bottom[2], ks, 2, name("N"), "kernel_spread vs heads", "H")
-    d = r.to_dict()
-    for key in runs:
-        rows = np.all([d[c] == v for c, v in zip(("attn_exp", "depth_exp", "heads", "head_dim", "depth"), key)],
-                      axis=0)
-        ok = rows & np.isfinite(d["loss"]) & (d["step"] > 0)
-        bottom[3].plot(d["step"][ok], d["loss"][ok], "-", lw=1,
-                       label=f"α_A={key[0]:g} α_L={key[1]:g} H={key[2]} N={key[3]} L={key[4]}" if len(runs) <= 8
-                       else None)
-    bottom[3].set(xscale="log", yscale="log", xlabel="step", title="training loss (seed mean)")
-    if len(runs) <= 8:
-        bottom[3].legend(fontsize=6)
+    for draw, ax in zip(panels, np.atleast_1d(low.subplots(1, len(panels)))):
+        draw(ax)
     return fig
+
+
+def _rows_of(d, key):
+    return np.all([d[c] == v for c, v in zip(("attn_exp", "depth_exp", "heads", "head_dim", "depth"), key)], axis=0)
+
+
+def _loss_panel(ax, r):
+    d = r.to_dict()
+    label = len(r.runs) <= 8
+    for key in r.runs:
+        ok = _rows_of(d, key) & np.isfinite(d["loss"]) & (d["step"] > 0)
+        ax.plot(d["step"][ok], d["loss"][ok], "-", lw=1,
+                label=f"α_A={key[0]:g} α_L={key[1]:g} H={key[2]} N={key[3]} L={key[4]}" if label else None)
+    ax.set(xscale="log", yscale="log", xlabel="step")
+    ax.set_title("training loss (seed mean)", fontsize=9)
+    if label:
+        ax.legend(fontsize=6)
+
+
+def _movement_panel(ax, r):
+    """‖ΔW_Q‖/‖W_Q(0)‖ per block against the block's depth fraction ℓ/L, a line per model."""
+    for m in r.summary["models"]:
+        move = np.array(m["qk_movement"])[:, 0]
+        L = len(move)
+        ax.plot((np.arange(L) + 1) / L, move, "o-", ms=3,
+                label=f"α_L={m['depth_exp']:g} L={L}" + (f" H={m['heads']} N={m['head_dim']}" if len(r.runs) > 8 else ""))
+    ax.set(yscale="log", xlabel="block ℓ/L")
+    ax.set_title("W_Q movement ‖ΔW‖/‖W(0)‖", fontsize=9)
+    ax.legend(fontsize=6)
 
 
 def _toy_figure(r):
