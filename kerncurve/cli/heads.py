@@ -24,7 +24,9 @@ from .common import network_kwargs, network_options, output_options, parse_float
               help="Base learning rate η₀ (one value)  [default: sgd 1, adam 0.01; --toy 0.002]")
 @click.option("--steps", type=int, default=None, help="Training steps  [default: 100; --toy: 1000]")
 @click.option("--gamma0", type=float, default=None, help="Richness γ₀ (output divided by γ₀)  [default: 1; --toy: 2.5]")
-@network_options("optimizer", "activation", "beta0", "batch", "seeds", "memory", "inputs_key", "targets_key", "dtype",
+@click.option("--seeds", type=int, default=3, show_default=True,
+              help="Initializations per model (every seed sees the same minibatches).")
+@network_options("optimizer", "activation", "beta0", "batch", "memory", "inputs_key", "targets_key", "dtype",
                  activation="gelu")
 @click.option("--at", "at_spec", default=None, metavar="LIST",
               help="Report these steps (comma list, ≤ --steps)  [default: 0 and 6 log-spaced steps]")
@@ -38,7 +40,7 @@ from .common import network_kwargs, network_options, output_options, parse_float
 @output_options
 @run_session
 def command(s, input, heads_spec, head_dim_spec, attn_exp_spec, depth_exp_spec, base_depth, lr_spec, steps, gamma0,
-            at_spec, toy, toy_start, **opts):
+            seeds, at_spec, toy, toy_start, **opts):
     """Train multi-head attention models over heads × head dimension; how different are the heads?
 
     Pre-LayerNorm blocks (attention with logits q·k/N^α_A, then a 2-layer MLP) on INPUT's
@@ -56,7 +58,7 @@ def command(s, input, heads_spec, head_dim_spec, attn_exp_spec, depth_exp_spec, 
     lists = lambda text, flag: None if text is None else parse_float_list(text, flag, minimum=-np.inf)
     r = heads(input, heads=lists(heads_spec, "--heads"), head_dim=lists(head_dim_spec, "--head-dim"),
               attn_exp=lists(attn_exp_spec, "--attn-exp"), depth_exp=lists(depth_exp_spec, "--depth-exp"),
-              base_depth=base_depth, lr=lists(lr_spec, "--lr"), steps=steps, gamma0=gamma0,
+              base_depth=base_depth, lr=lists(lr_spec, "--lr"), steps=steps, gamma0=gamma0, seeds=seeds,
               at=None if at_spec is None else parse_int_list(at_spec, "--at", minimum=0), toy=toy, toy_start=toy_start,
               progress=s.reporter.progress, **network_kwargs(opts))
     s.reporter.summary("kerncurve heads", _items(r.summary, toy))
