@@ -93,6 +93,15 @@ def _items(sm, toy):
                                                                         else f" ± {sm[key + '_se'][a]:.2g}"))
                 for a, e in sm[key].items()]
         items.append((label, "; ".join(vals)))
+    if len({m["depth"] for m in sm["models"]}) > 1:
+        for m0 in sm["models"]:
+            if m0["depth"] == min(m["depth"] for m in sm["models"]):
+                same = [m for m in sm["models"] if all(m[k] == m0[k] for k in ("attn_exp", "depth_exp", "heads",
+                                                                                  "head_dim"))]
+                tag = f"α_A={m0['attn_exp']:g} α_L={m0['depth_exp']:g} H={m0['heads']} N={m0['head_dim']}"
+                items += [(f"{tag}: final loss by L", ", ".join(f"{m['depth']}: {m['final_loss']:.4g}" for m in same)),
+                          (f"{tag}: W_Q movement by L (block mean)",
+                           ", ".join(f"{m['depth']}: {np.mean([b[0] for b in m['qk_movement']]):.3g}" for m in same))]
     return items + [("verdict", line) for line in sm["verdict"]]
 
 
@@ -125,8 +134,8 @@ def _spread_panel(ax, values, size, label_of, title, xlabel):
 def _maps_row(sub, runs, a, H, ends, shown):
     """The final attention of ``shown`` heads (seed 0, block 1, first probe sequence) at each N in ``ends``."""
     axes = sub.subplots(1, shown * len(ends), squeeze=False)[0]
-    maps = {N: runs[next(k for k in runs if k[0] == a and k[2] == H and k[3] == N)].attention_final[0, 0, 0]
-            for N in ends}
+    keys = {N: next(k for k in runs if k[0] == a and k[2] == H and k[3] == N) for N in ends}
+    maps = {N: runs[k].attention_final[0, 0, 0] for N, k in keys.items()}
     top = max(float(m[:shown].max()) for m in maps.values())
     for j, N in enumerate(ends):
         for h in range(shown):
@@ -136,7 +145,9 @@ def _maps_row(sub, runs, a, H, ends, shown):
             ax.set_xticks([])
             ax.set_yticks([])
     sub.colorbar(image, ax=list(axes), shrink=0.8, label="A(s, s′)")
-    sub.suptitle(f"α_A = {a:g}: final attention of {shown} of {H} heads (rows: query position)", fontsize=9)
+    k = keys[ends[0]]
+    sub.suptitle(f"α_A = {a:g} (α_L = {k[1]:g}, L = {k[4]}, seed 1, block 1): final attention of {shown} of {H} heads "
+                 "on the first probe sequence (rows: query position)", fontsize=9)
 
 
 def _heads_figure(r):

@@ -99,15 +99,15 @@ def verdicts(p, q, r):
             word = ("the heads collapse as N grows" if e >= 0.5 else
                     "the heads stay diverse as N grows" if abs(e) < 0.25 else
                     "the heads grow more diverse as N grows" if e <= -0.25 else "the heads converge slowly with N")
-            parts.append(f"head_spread ∝ N^-{_fmt(e, se)}: {word}")
+            parts.append(f"head_spread ∝ N^-p, p = {_fmt(e, se)}: {word}")
         e, se = q.get(a, (None, None))
         if e is not None:
             word = "diversity kept as H grows" if abs(e) < 0.25 else "diversity changes with H"
-            parts.append(f"head_spread ∝ H^-{_fmt(e, se)}: {word}")
+            parts.append(f"head_spread ∝ H^-q, q = {_fmt(e, se)}: {word}")
         e, se = r.get(a, (None, None))
         if e is not None:
             word = "the kernel concentrates as H grows" if e >= 0.5 else "the kernel stays random as H grows"
-            parts.append(f"kernel_spread ∝ H^-{_fmt(e, se)}: {word}")
+            parts.append(f"kernel_spread ∝ H^-r, r = {_fmt(e, se)}: {word}")
         if parts:
             lines.append(f"attn_exp {a:g}: " + "; ".join(parts))
     return lines
