@@ -48,6 +48,7 @@ _LAZY = {
     "reservoir": "kerncurve.api.reservoir",
     "report": "kerncurve.api.report",
     "transfer": "kerncurve.api.transfer",
+    "heads": "kerncurve.api.heads",
 }
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "reservoir",
     "report",
     "transfer",
+    "heads",
     "KerncurveError",
     "InputError",
     "NumericalError",

@@ -38,6 +38,7 @@ COMMANDS = {
     "reservoir": "reservoir:command",
     "report": "report:command",
     "transfer": "transfer:command",
+    "heads": "heads:command",
 }
 
 

@@ -25,9 +25,12 @@ _INDEX = {"W0": 0, "W": 1, "w": 2}
 _STATIC = ("width", "depth", "activation", "optimizer", "steps", "batch", "centred", "linearized")
 
 
-def _model(params0, mult, activation, centred, linearized):
-    """Output in the loss: f, f − f₀, or the linearization f₀ + J(θ − θ₀) (centred: J(θ − θ₀))."""
-    net = partial(forward, mult=mult, activation=activation)
+def _model(net, params0, centred, linearized):
+    """Output in the loss: f, f − f₀, or the linearization f₀ + J(θ − θ₀) (centred: J(θ − θ₀)).
+
+    ``net(p, x)`` is the network's output; ``f0`` is its initial output where the model
+    subtracts it itself (see `_offsets`).
+    """
     if not linearized:
         if centred:
             return lambda p, x, f0: net(p, x) - f0
@@ -41,11 +44,16 @@ def _model(params0, mult, activation, centred, linearized):
     return lin
 
 
-def _optimizer(optimizer, lr, eps):
-    """(init, update) of SGD or Adam with a learning rate and ε per tensor."""
+def _optimizer(optimizer, lr, eps, index=None):
+    """(init, update) of SGD or Adam with a learning rate and ε per tensor.
+
+    ``lr[index[name]]`` and ``eps[index[name]]`` belong to the tensor ``name`` of the
+    parameter dict (default: the MLP's W0, W, w).
+    """
+    index = _INDEX if index is None else index
     if optimizer == "sgd":
         def update(p, g, state, t):
-            return {k: p[k] - lr[_INDEX[k]] * g[k] for k in p}, state
+            return {k: p[k] - lr[index[k]] * g[k] for k in p}, state
         return (lambda p: ()), update
 
     def init(p):
@@ -58,29 +66,41 @@ def _optimizer(optimizer, lr, eps):
         v = {k: BETA2 * v[k] + (1 - BETA2) * g[k] * g[k] for k in p}
         c1 = 1 - BETA1 ** (t + 1)
         c2 = 1 - BETA2 ** (t + 1)
-        new = {k: p[k] - lr[_INDEX[k]] * (m[k] / c1) / (jnp.sqrt(v[k] / c2) + eps[_INDEX[k]]) for k in p}
+        new = {k: p[k] - lr[index[k]] * (m[k] / c1) / (jnp.sqrt(v[k] / c2) + eps[index[k]]) for k in p}
         return new, (m, v)
 
     return init, update
 
 
-def _setup(params0, eta0, mult, lrf, eps, s):
+def _setup(net, params0, eta0, lrf, eps, s, index=None):
     """The loss model and the optimizer of one run."""
-    model = _model(params0, mult, s["activation"], s["centred"], s["linearized"])
-    init, update = _optimizer(s["optimizer"], eta0 * lrf, eps)
+    model = _model(net, params0, s["centred"], s["linearized"])
+    init, update = _optimizer(s["optimizer"], eta0 * lrf, eps, index)
     return model, init, update
 
 
-def _offsets(params0, mult, s, *xs):
+def _offsets(net, params0, s, *xs):
     """f₀ on each input array when the model subtracts it itself (centred, not linearized), else 0."""
     if s["centred"] and not s["linearized"]:
-        return [None if x is None else forward(params0, x, mult, s["activation"]) for x in xs]
+        return [None if x is None else net(params0, x) for x in xs]
     return [None if x is None else jnp.zeros((x.shape[0], 1), x.dtype) for x in xs]
 
 
-def _train_one(params0, order, eta0, x, y, xt, yt, record, mult, lrf, eps, s):
-    model, opt_init, opt_update = _setup(params0, eta0, mult, lrf, eps, s)
-    f0, f0t = _offsets(params0, mult, s, x, xt)
+def _mlp(mult, s):
+    """The residual MLP's output as a function of (params, x)."""
+    return partial(forward, mult=mult, activation=s["activation"])
+
+
+def train_one(params0, order, eta0, x, y, xt, yt, record, net, lrf, eps, s, index=None, observe=None):
+    """One run: losses at every step (``curve``) and recorded step (``train``, ``test``), ``diverged``.
+
+    ``net(p, x)`` is the network, ``s`` the static options (optimizer, steps, batch, centred,
+    linearized, and optionally ``keep``: also return the final parameters as ``params``).
+    ``observe(p)``, if given, is evaluated at the recorded steps (zeros elsewhere) and
+    returned as ``observed``; a frozen (diverged) run observes its frozen parameters.
+    """
+    model, opt_init, opt_update = _setup(net, params0, eta0, lrf, eps, s, index)
+    f0, f0t = _offsets(net, params0, s, x, xt)
     loss = lambda p, xb, yb, fb: mse(model(p, xb, fb), yb)
     grad = jax.value_and_grad(loss)
     l0 = jnp.maximum(loss(params0, x, y, f0), jnp.finfo(x.dtype).tiny)
@@ -104,6 +124,9 @@ def _train_one(params0, order, eta0, x, y, xt, yt, record, mult, lrf, eps, s):
         if xt is not None:
             test = jax.lax.cond(rec, lambda: loss(params, xt, yt, f0t), lambda: jnp.zeros((), x.dtype))
             out["test"] = jnp.where(alive, test, inf)
+        if observe is not None:
+            blank = jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(observe, params))
+            out["observed"] = jax.lax.cond(rec, lambda: observe(params), lambda: blank)
         new, new_state = opt_update(params, g, state, t)
         move = alive & (t < s["steps"])
         params = jax.tree_util.tree_map(lambda a, b: jnp.where(move, a, b), new, params)
@@ -111,8 +134,10 @@ def _train_one(params0, order, eta0, x, y, xt, yt, record, mult, lrf, eps, s):
         return (params, state, alive), out
 
     ts = jnp.arange(s["steps"] + 1)
-    (_, _, alive), out = jax.lax.scan(step, (params0, opt_init(params0), jnp.asarray(True)), (ts, record, order))
+    (params, _, alive), out = jax.lax.scan(step, (params0, opt_init(params0), jnp.asarray(True)), (ts, record, order))
     out["diverged"] = ~alive
+    if s.get("keep"):
+        out["params"] = params
     return out
 
 
@@ -126,7 +151,7 @@ def train_grid(params0, orders, eta0s, x, y, xt, yt, record, mult, lrf, eps, **s
     ``curve`` the loss on each step's batch, ``test`` the test loss at recorded steps.
     """
     def run(p0, order, eta0):
-        return _train_one(p0, order, eta0, x, y, xt, yt, record, mult, lrf, eps, static)
+        return train_one(p0, order, eta0, x, y, xt, yt, record, _mlp(mult, static), lrf, eps, static)
 
     return jax.vmap(jax.vmap(run, (0, 0, None)), (None, None, 0))(params0, orders, eta0s)
 
@@ -139,8 +164,9 @@ def coord_grid(params0, eta0, x, y, mult, lrf, eps, **static):
     shape (seed, L + 1, n, N).
     """
     def run(params0):
-        model, opt_init, opt_update = _setup(params0, eta0, mult, lrf, eps, static)
-        (f0,) = _offsets(params0, mult, static, x)
+        net = _mlp(mult, static)
+        model, opt_init, opt_update = _setup(net, params0, eta0, lrf, eps, static)
+        (f0,) = _offsets(net, params0, static, x)
         grad = jax.grad(lambda p: mse(model(p, x, f0), y))
         states = partial(hidden_states, x=x, mult=mult, activation=static["activation"])
         h0 = states(params0)

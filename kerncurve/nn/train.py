@@ -18,7 +18,7 @@ from kerncurve.nn import _checks
 from kerncurve.nn._jax import require_jax
 from kerncurve.nn.scaling import ACTIVATIONS, scaling
 
-__all__ = ["TrainResult", "train", "train_linearized", "draws"]
+__all__ = ["TrainResult", "train", "train_linearized", "draws", "seeded_draws"]
 
 DTYPES = ("float32", "float64")
 
@@ -68,14 +68,25 @@ def draws(seed: int, seeds: int, d_in: int, width: int, depth: int, channels: in
     orders : ndarray of int32, shape (seeds, steps + 1, batch or 0)
         Sample indices of the batch used at each step.
     """
-    params = {"W0": [], "W": [], "w": []}
+    shapes = {"W0": (width, d_in), "W": (depth, width, width), "w": (width, channels)}
+    return seeded_draws(seed, seeds, shapes, n_train, batch, steps)
+
+
+def seeded_draws(seed: int, seeds: int, shapes: dict, n_train: int = 0, batch: Optional[int] = None,
+                 steps: int = 0):
+    """Standard normal float32 tensors of the given ``shapes`` and minibatch orders, per seed.
+
+    Seed s uses child s of ``numpy.random.SeedSequence(seed)`` (split into an initialization
+    and a data stream); tensors are drawn in the order of ``shapes``. Returns (dict of arrays
+    with a leading seed axis, orders (seeds, steps + 1, batch or 0)) as in `draws`.
+    """
+    params = {k: [] for k in shapes}
     b = 0 if batch is None else batch
     orders = np.zeros((seeds, steps + 1, b), dtype=np.int32)
     for s, child in enumerate(np.random.SeedSequence(seed).spawn(seeds)):
         init, data = (np.random.default_rng(c) for c in child.spawn(2))
-        params["W0"].append(init.standard_normal((width, d_in), dtype=np.float32))
-        params["W"].append(init.standard_normal((depth, width, width), dtype=np.float32))
-        params["w"].append(init.standard_normal((width, channels), dtype=np.float32))
+        for k, shape in shapes.items():
+            params[k].append(init.standard_normal(shape, dtype=np.float32))
         if b:
             epochs = -(-(steps + 1) * b // n_train)
             idx = np.concatenate([data.permutation(n_train) for _ in range(epochs)])
