@@ -218,6 +218,25 @@ def test_power_law_tail_conserves_trace_and_power():
     assert info["tail_eigenvalue_exponent"] < 1.5
 
 
+
+def test_power_law_tail_finds_a_flat_floor_of_target_power():
+    # a smooth target (v_k² = k^-2) plus power spread evenly over all modes (label noise):
+    # the remaining power R(k) is a power law plus a floor, and the tail must keep the floor
+    n, top = 2000, 100
+    kall = np.arange(1, n + 1.0)
+    eta, v2 = kall**-1.5, kall**-2.0 + 2e-4
+    e, c, info = with_power_law_tail(eta[:top], np.sqrt(v2[:top])[:, None], eta[top:].sum(), np.array([v2.sum()]), n)
+    assert info["tail_target_exponent"] == pytest.approx(2.0, abs=0.05)
+    assert info["tail_target_floor"] == pytest.approx(2e-4 * (n - top) / v2[top:].sum(), abs=0.01)
+    tail = c[top:, 0] ** 2
+    assert tail.sum() == pytest.approx(v2[top:].sum(), rel=1e-12)
+    np.testing.assert_allclose(tail[[top - 1, n // 2 - top]], v2[[2 * top - 1, n // 2]], rtol=0.01)
+    # so the curve at P = K is right; a pure power law on the remaining power put the floor's
+    # power on the first tail modes and made E_g 7 % low at P = K here
+    p = np.array([25, 50, 100])
+    exact = learning_curve(eta, v2, 0.0, p, 0.0, 0.0).eg
+    np.testing.assert_allclose(learning_curve(e, c[:, 0] ** 2, 0.0, p, 0.0, 0.0).eg, exact, rtol=1e-3)
+
 def test_top_k_learning_curve_within_one_percent_for_small_p():
     k, y = laplace_gram(1500, seed=1)
     full = spectrum_from_gram(k, y)

@@ -54,6 +54,7 @@ NOTE_LABELS = {
     "tail_modes": "modeled tail modes",
     "tail_eigenvalue_exponent": "tail eigenvalue exponent (η_k ∝ k^-b, k > K)",
     "tail_target_exponent": "tail target exponent (v_k² ∝ k^-a, k > K)",
+    "tail_target_floor": "tail target power on a flat floor (share)",
     "remaining_trace": "remaining trace (in the tail)",
     "remaining_power": "remaining target power (in the tail)",
     "krylov_residual": "Krylov residual (relative to η_1)",
