@@ -64,6 +64,9 @@ def test_rows_and_summary(api_result):
         assert set(sm[key]) == {"1", "0.5"} and set(sm[key + "_se"]) == {"1", "0.5"}
     assert sm["head_spread_exponent_n"]["1"] is None  # one head dimension: no N exponent
     assert all(isinstance(v, float) for v in sm["head_spread_exponent_h"].values())
+    # step 0 is recorded: the kernel's H exponent at initialization is fitted too, and quoted in the verdict
+    assert all(isinstance(v, float) for v in sm["kernel_spread_exponent_h_init"].values())
+    assert set(sm["kernel_spread_exponent_h_init_se"]) == {"1", "0.5"} and "at step 0 r =" in sm["verdict"][0]
     assert len(sm["models"]) == 4 and sm["models"][0]["qk_movement"][0][0] > 0
     assert sm["verdict"] and sm["diverged"] == 0
     # the head spread of a row is the seed mean of the per-network spread at that step

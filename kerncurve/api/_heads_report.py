@@ -22,7 +22,8 @@ def _mean_sem(loss):
 
 def seed_stats(loss, spread, kernels, alive):
     """Per recorded step: loss mean and SEM, head spread (mean over surviving seeds), kernel spread;
-    and the leave-one-seed-out head and kernel spreads at the last step (NaN where not defined).
+    the leave-one-seed-out head and kernel spreads at the last step and the leave-one-seed-out
+    kernel spreads at the first recorded step (NaN where not defined).
 
     ``loss`` (seeds, T), ``spread`` (seeds, T) per network, ``kernels`` (seeds, T, P, P),
     ``alive`` (seeds,) the runs that did not diverge.
@@ -33,12 +34,13 @@ def seed_stats(loss, spread, kernels, alive):
     kern = np.array([kernel_spread(kernels[alive, t]) for t in range(loss.shape[1])])
     head_reps = np.full(S, np.nan)
     kern_reps = np.full(S, np.nan)
+    first_reps = np.full(S, np.nan)
     if alive.all() and S >= 2:
         head_reps = np.array([np.delete(spread[:, -1], i).mean() for i in range(S)])
         jk = jackknife_kernel_spread(kernels[:, -1])
         if jk.size:
-            kern_reps = jk
-    return mean, sem, head, kern, head_reps, kern_reps
+            kern_reps, first_reps = jk, jackknife_kernel_spread(kernels[:, 0])
+    return mean, sem, head, kern, head_reps, kern_reps, first_reps
 
 
 def fits_summary(points, fits):
@@ -65,16 +67,18 @@ def fits_summary(points, fits):
 
 _FITS = {"head_spread_exponent_n": ("head_dim", "head"), "head_spread_exponent_h": ("heads", "head"),
          "kernel_spread_exponent_h": ("heads", "kernel"), "kernel_spread_exponent_n": ("head_dim", "kernel")}
+#: the kernel's H exponent at initialization (step 0), where every layer averages independent heads
+_INIT_FITS = {"kernel_spread_exponent_h_init": ("heads", "kernel")}
 
 
 def rows_and_summary(runs, o):
     """Columns (grid order, then step) and the summary of {(α_A, α_L, H, N, L): HeadsRun}."""
     cols = {c: [] for c in COLUMNS}
-    points, models = [], []
+    points, models, starts = [], [], []
     for (a_A, a_L, H, N, L), r in runs.items():
         alive = ~r.diverged
-        mean, sem, head, kern, head_reps, kern_reps = seed_stats(r.loss, r.head_spread.mean(axis=-1), r.kernel,
-                                                                 alive)
+        mean, sem, head, kern, head_reps, kern_reps, first_reps = seed_stats(
+            r.loss, r.head_spread.mean(axis=-1), r.kernel, alive)
         T = r.at.size
         for c, v in (("attn_exp", a_A), ("depth_exp", a_L), ("heads", H), ("head_dim", N), ("depth", L)):
             cols[c] += [v] * T
@@ -85,12 +89,19 @@ def rows_and_summary(runs, o):
         cols["kernel_spread"] += kern.tolist()
         points.append((a_A, {"depth_exp": a_L, "heads": H, "head_dim": N, "depth": L}, head[-1], kern[-1],
                        head_reps, kern_reps))
+        if r.at[0] == 0:
+            starts.append(points[-1][:3] + (kern[0], head_reps, first_reps))
         move = r.qk_movement[alive].mean(axis=0) if alive.any() else np.full(r.qk_movement.shape[1:], np.nan)
         models.append({"attn_exp": a_A, "depth_exp": a_L, "heads": H, "head_dim": N, "depth": L,
                        "final_loss": float(mean[-1]), "diverged": int(r.diverged.sum()),
                        "qk_movement": [[float(v) for v in row] for row in move]})
     fits, raw = fits_summary(points, _FITS)
-    lines = verdicts(raw["head_spread_exponent_n"], raw["head_spread_exponent_h"], raw["kernel_spread_exponent_h"])
+    init, raw_init = fits_summary(starts, _INIT_FITS) if starts else ({}, {})
+    for key in _INIT_FITS:  # not estimable without step 0 among the recorded steps
+        for k in (key, key + "_se"):
+            fits[k] = {f"{a:g}": init.get(k, {}).get(f"{a:g}") for a in dict.fromkeys(p[0] for p in points)}
+    lines = verdicts(raw["head_spread_exponent_n"], raw["head_spread_exponent_h"], raw["kernel_spread_exponent_h"],
+                     raw_init.get("kernel_spread_exponent_h_init"))
     if not lines:
         lines = ["give at least two head dimensions or head counts (and two seeds for the kernel) to fit exponents"]
     summary = {"optimizer": o["optimizer"], "lr": o["lr"], "steps": o["steps"], "seeds": o["seeds"], **fits,

@@ -44,7 +44,7 @@ def toy_heads(o, start, progress=None):
             for N in o["head_dim"]:
                 net = toy_networks(x, y, width=N, seeds=o["seeds"], **kw)
                 alive = np.all(np.isfinite(net.loss), axis=1)
-                mean, sem, head, kern, _, _ = seed_stats(net.loss[:, at], net.head_spread[:, at], net.kernel[:, at],
+                mean, sem, head, kern, *_ = seed_stats(net.loss[:, at], net.head_spread[:, at], net.kernel[:, at],
                                                          alive)
                 T = at.size
                 for c, v in (("attn_exp", 1.0), ("depth_exp", np.nan), ("heads", G), ("head_dim", N), ("depth", 1)):

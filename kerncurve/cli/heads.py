@@ -88,10 +88,11 @@ def _items(sm, toy):
              ("diverged runs", sm["diverged"])]
     for key, label in (("head_spread_exponent_n", "head_spread ∝ N^-p"), ("head_spread_exponent_h", "head_spread ∝ H^-q"),
                        ("kernel_spread_exponent_h", "kernel_spread ∝ H^-r"),
+                       ("kernel_spread_exponent_h_init", "kernel_spread ∝ H^-r at step 0"),
                        ("kernel_spread_exponent_n", "kernel_spread ∝ N^-s")):
         vals = [f"α_A={a}: " + ("n/a" if e is None else f"{e:.3g}" + ("" if sm[key + "_se"][a] is None
                                                                         else f" ± {sm[key + '_se'][a]:.2g}"))
-                for a, e in sm[key].items()]
+                for a, e in sm.get(key, {}).items()]
         items.append((label, "; ".join(vals)))
     if len({m["depth"] for m in sm["models"]}) > 1:
         for m0 in sm["models"]:

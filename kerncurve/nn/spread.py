@@ -88,9 +88,11 @@ def _fmt(e, se):
     return f"{e:.2f}" + ("" if se is None else f" ± {se:.2f}")
 
 
-def verdicts(p, q, r):
+def verdicts(p, q, r, r0=None):
     """The verdict lines: per attention exponent, do the heads collapse with N, stay diverse with H,
-    does the kernel concentrate with H. ``p``, ``q``, ``r`` map α_A → (exponent, SE)."""
+    does the kernel concentrate with H. ``p``, ``q``, ``r`` map α_A → (exponent, SE) at the last
+    step, ``r0`` the kernel's H exponent at initialization (quoted next to r)."""
+    r0 = r0 or {}
     lines = []
     for a in sorted(set(p) | set(q) | set(r), reverse=True):
         parts = []
@@ -107,7 +109,9 @@ def verdicts(p, q, r):
         e, se = r.get(a, (None, None))
         if e is not None:
             word = "the kernel concentrates as H grows" if e >= 0.5 else "the kernel stays random as H grows"
-            parts.append(f"kernel_spread ∝ H^-r, r = {_fmt(e, se)}: {word}")
+            e0, se0 = r0.get(a, (None, None))
+            at0 = "" if e0 is None else f" (at step 0 r = {_fmt(e0, se0)})"
+            parts.append(f"kernel_spread ∝ H^-r, r = {_fmt(e, se)}{at0}: {word}")
         if parts:
             lines.append(f"attn_exp {a:g}: " + "; ".join(parts))
     return lines
