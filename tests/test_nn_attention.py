@@ -112,7 +112,8 @@ def test_gradient_equals_finite_differences():
     with jax.enable_x64(True):
         pj = {k: jnp.asarray(v) for k, v in p.items()}
         flat, unravel = jax.flatten_util.ravel_pytree(pj)
-        loss = lambda f: mse(forward(unravel(f), jnp.asarray(x), jnp.asarray(sc.mult), H, "gelu"), jnp.asarray(y))
+        loss = jax.jit(lambda f: mse(forward(unravel(f), jnp.asarray(x), jnp.asarray(sc.mult), H, "gelu"),
+                                     jnp.asarray(y)))
         grad = np.asarray(jax.grad(loss)(flat))
         eps = 1e-5
         idx = rng.choice(flat.size, 40, replace=False)
