@@ -61,12 +61,12 @@ from kerncurve.nn import _checks
 
 __all__ = ["PARAMS", "OPTIMIZERS", "ACTIVATIONS", "PRESET_ALPHA", "Scaling", "scaling"]
 
-PARAMS = ("sp", "mup", "depth-mup", "depth-mup-1")
+PARAMS = ("sp", "mup", "depth-mup", "depth-mup-1", "mlp")
 OPTIMIZERS = ("sgd", "adam")
-ACTIVATIONS = ("tanh", "relu", "gelu")
+ACTIVATIONS = ("tanh", "relu", "gelu", "linear")
 
 #: branch exponent α of each preset (``h^{ℓ+1} = h^ℓ + β₀ L^{-α} W^ℓ φ(h^ℓ)/√N``)
-PRESET_ALPHA = {"sp": 0.0, "mup": 0.0, "depth-mup": 0.5, "depth-mup-1": 1.0}
+PRESET_ALPHA = {"sp": 0.0, "mup": 0.0, "depth-mup": 0.5, "depth-mup-1": 1.0, "mlp": 0.0}
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class Scaling:
     centred : bool
         Whether the output is f − f₀ (the initial output subtracted).
     mult : tuple of float
-        Forward multipliers (m_in, m_hid, m_out).
+        Forward multipliers (m_in, m_hid, m_out), and for ``mlp`` a fourth, 0, on the skip connection.
     lr : tuple of float
         Learning rate on the raw weights per unit η₀.
     eps : tuple of float
@@ -106,7 +106,9 @@ def scaling(param: str, width: int, depth: int, d_in: int, *, optimizer: str = "
 
     Parameters
     ----------
-    param : {'sp', 'mup', 'depth-mup', 'depth-mup-1'}
+    param : {'sp', 'mup', 'depth-mup', 'depth-mup-1', 'mlp'}
+        ``mlp``: the plain mean-field MLP ``h^{ℓ+1} = W^ℓ φ(h^ℓ)/√N`` (no skip, no branch
+        multiplier, μP rates without depth factors), the control of `kerncurve limits`.
     width, depth, d_in : int
         N, L and the input dimension D.
     optimizer : {'sgd', 'adam'}
