@@ -74,6 +74,8 @@ def _items(sm):
     if "theory_o_inf" in sm:
         items.append(("theory O∞ (DMFT, L → ∞)", f"{sm['theory_o_inf']:.5g} ± {sm['theory_o_inf_error']:.2g}"
                                                  f" (agrees: {sm['theory_agrees']})"))
+        items.append(("theory agrees at step", ", ".join(f"{b['step']}: {'yes' if b['agrees'] else 'no'}"
+                                                         for b in sm["theory_by_step"])))
     items.append(("verdict", sm["verdict"]))
     return items
 
