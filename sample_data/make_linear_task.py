@@ -37,12 +37,10 @@ def make(outdir):
         f["test/inputs"] = xt
         f["test/targets"] = yt
         f["teacher"] = beta
-        f.attrs["description"] = (f"P={P} train inputs whitened (X^T X/P = I, D={D}) + {Q} Gaussian test inputs, "
-                                  "linear teacher scaled to unit mean square on the training points; for "
-                                  "kerncurve limits --theory")
-        f.attrs["source"] = "synthetic (seed 0)"
-        f.attrs["license"] = "CC0"
-        f.attrs["generator"] = "sample_data/make_linear_task.py"
+        f.attrs.update({
+            "description": f"P={P} train inputs whitened (X^T X/P = I, D={D}) + {Q} Gaussian test inputs, linear "
+                           "teacher scaled to unit mean square on the training points; for kerncurve limits --theory",
+            "source": "synthetic (seed 0)", "license": "CC0", "generator": "sample_data/make_linear_task.py"})
     return path
 
 

@@ -91,6 +91,36 @@ def test_linear_theory_overlay(lin_file):
     assert {"theory_o_inf", "theory_o_inf_error", "theory_agrees"} <= set(r.summary)
 
 
+@pytest.mark.parametrize("param, alpha, gamma0", [("depth-mup", 0.5, 1.0), ("depth-mup-1", 1.0, 0.5)])
+def test_engine_steps_are_the_theory_times(param, alpha, gamma0):
+    # the network engine (activation 'linear') from the initial weights that the numpy trainer checked
+    # against the residual DMFT draws: step k with base rate lr is that trainer's time k·lr (dt = lr)
+    import jax
+
+    from kerncurve.nn._engine import train_grid
+    from kerncurve.nn.scaling import scaling
+    from kerncurve.nn.train import precision
+    from kerncurve.simulate.dmft_resnet import train_resnets
+
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((5, 3)), rng.standard_normal(5)
+    N, L, lr, steps = 24, 3, 0.1, 6
+    ref = train_resnets(x, y, gamma0, steps * lr, lr, N, L, alpha=alpha, seeds=1, seed=7).loss[0]
+    draw = np.random.default_rng(7)  # train_resnets' order of draws
+    p0 = {"W0": draw.standard_normal((N, 3)), "W": np.stack([draw.standard_normal((N, N)) for _ in range(L)]),
+          "w": draw.standard_normal((N, 1))}
+    sc = scaling(param, N, L, 3, gamma0=gamma0)
+    with precision("float64"):
+        import jax.numpy as jnp
+
+        out = train_grid(jax.tree_util.tree_map(lambda a: jnp.asarray(a[None]), p0), jnp.zeros((1, steps + 1, 0), int),
+                         jnp.asarray([lr]), jnp.asarray(x), jnp.asarray(y[:, None]), None, None,
+                         jnp.ones(steps + 1, bool), jnp.asarray(sc.mult), jnp.asarray(sc.lr), jnp.asarray(sc.eps),
+                         width=N, depth=L, activation="linear", optimizer="sgd", steps=steps, batch=None,
+                         centred=sc.centred, linearized=False)
+        np.testing.assert_allclose(np.asarray(out["train"])[0, 0], ref, rtol=1e-12, atol=1e-15)
+
+
 def test_the_theory_on_the_reduced_problem_equals_the_full_one():
     # one point per eigenvalue of Kx that y sees: the loss at every time is unchanged (exactly)
     from kerncurve.theory.dmft import deep_linear_resnet, input_kernel
