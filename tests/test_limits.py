@@ -121,6 +121,25 @@ def test_engine_steps_are_the_theory_times(param, alpha, gamma0):
         np.testing.assert_allclose(np.asarray(out["train"])[0, 0], ref, rtol=1e-12, atol=1e-15)
 
 
+def test_the_mlp_control_has_no_skip_connections():
+    import jax.numpy as jnp
+
+    from kerncurve.nn.model import forward
+    from kerncurve.nn.scaling import scaling
+
+    sc = scaling("mlp", 8, 3, 2, gamma0=0.5, alpha=1.0)  # α is not used: no branches to scale
+    assert sc.mult == pytest.approx((2 ** -0.5, 8 ** -0.5, 1 / 4, 0.0)) and sc.lr == pytest.approx((2.0, 2.0, 2.0))
+    rng = np.random.default_rng(0)
+    p = {"W0": rng.standard_normal((8, 2)), "W": rng.standard_normal((3, 8, 8)), "w": rng.standard_normal((8, 1))}
+    x = rng.standard_normal((4, 2))
+    h = x @ p["W0"].T / np.sqrt(2)
+    for W in p["W"]:
+        h = np.tanh(h) @ W.T / np.sqrt(8)  # h^{l+1} = W^l φ(h^l)/√N, no h^l term
+    got = forward({k: jnp.asarray(v, jnp.float32) for k, v in p.items()}, jnp.asarray(x, jnp.float32),
+                  jnp.asarray(sc.mult, jnp.float32), "tanh")
+    np.testing.assert_allclose(np.asarray(got), np.tanh(h) @ p["w"] / 4, rtol=2e-5, atol=1e-6)
+
+
 def test_the_theory_on_the_reduced_problem_equals_the_full_one():
     # one point per eigenvalue of Kx that y sees: the loss at every time is unchanged (exactly)
     from kerncurve.theory.dmft import deep_linear_resnet, input_kernel

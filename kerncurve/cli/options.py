@@ -107,7 +107,7 @@ def _network_table(overrides):
     comma = lambda v: v if isinstance(v, str) else ",".join(map(str, v))
     return {
         "param": click.option("--param", default=comma(D["param"]), show_default=True, metavar="LIST",
-                              help="Parameterizations, comma list of sp, mup, depth-mup, depth-mup-1."),
+                              help="Parameterizations, comma list of sp, mup, depth-mup, depth-mup-1, mlp (plain MLP, no skip)."),
         "alpha": click.option("--alpha", type=float, default=D["alpha"],
                               help="Override the branch exponent α of h += β₀L^-α W φ(h)/√N  "
                                    "[default: the preset's: sp, mup 0; depth-mup ½; depth-mup-1 1]"),

@@ -143,6 +143,10 @@ def scaling(param: str, width: int, depth: int, d_in: int, *, optimizer: str = "
             lr = (D ** 0.5, N ** 0.5, N ** 0.5)
         eps_t = (e * D ** -0.5, e * N ** -0.5, e * N ** -0.5)
         return Scaling(param, a, False, mult, lr, eps_t)
+    if param == "mlp":  # no skip (fourth multiplier 0), no branch factor, depth-free μP rates
+        mult = (D ** -0.5, N ** -0.5, 1.0 / (g * N), 0.0)
+        lr = (g * g * N, g * g * N, g * g * N) if optimizer == "sgd" else (g, g * N ** -0.5, g)
+        return Scaling(param, 0.0, True, mult, lr, (e / N, e * N ** -1.5, e / N))
     depth_lr = L ** ((2 * a - 1) if optimizer == "sgd" else (a - 1))
     mult = (D ** -0.5, b * L ** -a * N ** -0.5, 1.0 / (g * N))
     if optimizer == "sgd":
