@@ -49,6 +49,7 @@ _LAZY = {
     "report": "kerncurve.api.report",
     "transfer": "kerncurve.api.transfer",
     "heads": "kerncurve.api.heads",
+    "limits": "kerncurve.api.limits",
 }
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "report",
     "transfer",
     "heads",
+    "limits",
     "KerncurveError",
     "InputError",
     "NumericalError",

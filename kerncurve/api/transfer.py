@@ -112,7 +112,7 @@ def transfer(input=None, *, param=D["param"], width=D["width"], depth=D["depth"]
         Base learning rates η₀ (one grid for every param, or {param: grid}, equal lengths).
         Default: `default_lr` of the optimizer.
     optimizer : {'sgd', 'adam'}
-    activation : {'tanh', 'relu', 'gelu'}
+    activation : {'tanh', 'relu', 'gelu', 'linear'}
     gamma0, beta0 : float
         Richness γ₀ and branch multiplier β₀ (mean-field presets).
     alpha : float, optional

@@ -39,6 +39,7 @@ COMMANDS = {
     "report": "report:command",
     "transfer": "transfer:command",
     "heads": "heads:command",
+    "limits": "limits:command",
 }
 
 

@@ -107,12 +107,12 @@ def _network_table(overrides):
     comma = lambda v: v if isinstance(v, str) else ",".join(map(str, v))
     return {
         "param": click.option("--param", default=comma(D["param"]), show_default=True, metavar="LIST",
-                              help="Parameterizations, comma list of sp, mup, depth-mup, depth-mup-1."),
+                              help="Parameterizations, comma list of sp, mup, depth-mup, depth-mup-1, mlp (plain MLP, no skip)."),
         "alpha": click.option("--alpha", type=float, default=D["alpha"],
                               help="Override the branch exponent α of h += β₀L^-α W φ(h)/√N  "
                                    "[default: the preset's: sp, mup 0; depth-mup ½; depth-mup-1 1]"),
         "activation": click.option("--activation", default=D["activation"], show_default=True,
-                                   help="φ: tanh, relu or gelu."),
+                                   help="φ: tanh, relu, gelu or linear."),
         "optimizer": click.option("--optimizer", default=D["optimizer"], show_default=True,
                                   help="sgd or adam (learning rates scaled per preset)."),
         "batch": click.option("--batch", type=int, default=D["batch"],

@@ -7,7 +7,8 @@ arXiv:2309.16620)::
 
     h¹ = m_in W⁰x,   h^{ℓ+1} = h^ℓ + m_hid W^ℓ φ(h^ℓ) (ℓ = 1..L),   f = m_out w·φ(h^{L+1})
 
-with the multipliers of `kerncurve.nn.scaling`. The L hidden matrices are stacked as one
+with the multipliers of `kerncurve.nn.scaling` (a fourth multiplier 0 drops the skip
+connection: the plain MLP of the preset ``mlp``). The L hidden matrices are stacked as one
 (L, N, N) array and applied by `jax.lax.scan`, so tracing and compiling cost the same at
 any depth.
 """
@@ -24,15 +25,17 @@ ACT = {
     "tanh": jnp.tanh,
     "relu": jax.nn.relu,
     "gelu": lambda h: jax.nn.gelu(h, approximate=False),
+    "linear": lambda h: h,
 }
 
 
 def _trunk(params, x, mult, activation, keep):
     phi = ACT[activation]
     h = (x @ params["W0"].T) * mult[0]
+    skip = mult[3] if mult.shape[0] > 3 else 1.0  # 0: a plain MLP h^{ℓ+1} = m_hid W^ℓ φ(h^ℓ) (preset 'mlp')
 
     def layer(h, W):
-        h = h + (phi(h) @ W.T) * mult[1]
+        h = skip * h + (phi(h) @ W.T) * mult[1]
         return h, (h if keep else None)
 
     last, hs = jax.lax.scan(layer, h, params["W"])

@@ -61,12 +61,12 @@ from kerncurve.nn import _checks
 
 __all__ = ["PARAMS", "OPTIMIZERS", "ACTIVATIONS", "PRESET_ALPHA", "Scaling", "scaling"]
 
-PARAMS = ("sp", "mup", "depth-mup", "depth-mup-1")
+PARAMS = ("sp", "mup", "depth-mup", "depth-mup-1", "mlp")
 OPTIMIZERS = ("sgd", "adam")
-ACTIVATIONS = ("tanh", "relu", "gelu")
+ACTIVATIONS = ("tanh", "relu", "gelu", "linear")
 
 #: branch exponent α of each preset (``h^{ℓ+1} = h^ℓ + β₀ L^{-α} W^ℓ φ(h^ℓ)/√N``)
-PRESET_ALPHA = {"sp": 0.0, "mup": 0.0, "depth-mup": 0.5, "depth-mup-1": 1.0}
+PRESET_ALPHA = {"sp": 0.0, "mup": 0.0, "depth-mup": 0.5, "depth-mup-1": 1.0, "mlp": 0.0}
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class Scaling:
     centred : bool
         Whether the output is f − f₀ (the initial output subtracted).
     mult : tuple of float
-        Forward multipliers (m_in, m_hid, m_out).
+        Forward multipliers (m_in, m_hid, m_out), and for ``mlp`` a fourth, 0, on the skip connection.
     lr : tuple of float
         Learning rate on the raw weights per unit η₀.
     eps : tuple of float
@@ -106,7 +106,9 @@ def scaling(param: str, width: int, depth: int, d_in: int, *, optimizer: str = "
 
     Parameters
     ----------
-    param : {'sp', 'mup', 'depth-mup', 'depth-mup-1'}
+    param : {'sp', 'mup', 'depth-mup', 'depth-mup-1', 'mlp'}
+        ``mlp``: the plain mean-field MLP ``h^{ℓ+1} = W^ℓ φ(h^ℓ)/√N`` (no skip, no branch
+        multiplier, μP rates without depth factors), the control of `kerncurve limits`.
     width, depth, d_in : int
         N, L and the input dimension D.
     optimizer : {'sgd', 'adam'}
@@ -141,6 +143,10 @@ def scaling(param: str, width: int, depth: int, d_in: int, *, optimizer: str = "
             lr = (D ** 0.5, N ** 0.5, N ** 0.5)
         eps_t = (e * D ** -0.5, e * N ** -0.5, e * N ** -0.5)
         return Scaling(param, a, False, mult, lr, eps_t)
+    if param == "mlp":  # no skip (fourth multiplier 0), no branch factor, depth-free μP rates
+        mult = (D ** -0.5, N ** -0.5, 1.0 / (g * N), 0.0)
+        lr = (g * g * N, g * g * N, g * g * N) if optimizer == "sgd" else (g, g * N ** -0.5, g)
+        return Scaling(param, 0.0, True, mult, lr, (e / N, e * N ** -1.5, e / N))
     depth_lr = L ** ((2 * a - 1) if optimizer == "sgd" else (a - 1))
     mult = (D ** -0.5, b * L ** -a * N ** -0.5, 1.0 / (g * N))
     if optimizer == "sgd":

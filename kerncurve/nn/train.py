@@ -184,13 +184,13 @@ def train(x, y, *, param: str = "depth-mup", width: int = 64, depth: int = 4,
     ----------
     x : array, shape (P, D)
     y : array, shape (P,) or (P, c)
-    param : {'sp', 'mup', 'depth-mup', 'depth-mup-1'}
+    param : {'sp', 'mup', 'depth-mup', 'depth-mup-1', 'mlp'}
     width, depth : int
         N and the number L of residual blocks.
     lr : float or sequence of float
         Base learning rates η₀ (vectorized).
     optimizer : {'sgd', 'adam'}
-    activation : {'tanh', 'relu', 'gelu'}
+    activation : {'tanh', 'relu', 'gelu', 'linear'}
     gamma0, beta0 : float
         Richness γ₀ and branch multiplier β₀ (mean-field presets).
     alpha : float, optional

@@ -93,7 +93,7 @@ def transfer_sweep(x, y, *, params: Sequence[str] = ("sp", "mup", "depth-mup"),
     ----------
     x, y : array
         Training inputs (P, D) and targets (P,) or (P, c).
-    params : sequence of {'sp', 'mup', 'depth-mup', 'depth-mup-1'}
+    params : sequence of {'sp', 'mup', 'depth-mup', 'depth-mup-1', 'mlp'}
     widths, depths : sequence of int
     lr : sequence of float, or mapping param → sequence of float
         Grid of η₀, one for all params or one per param (grids of equal length). sp reads
