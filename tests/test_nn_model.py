@@ -15,7 +15,7 @@ from kerncurve.nn.model import forward, hidden_states, mse  # noqa: E402
 from kerncurve.nn.train import draws  # noqa: E402
 
 NP_ACT = {"tanh": np.tanh, "relu": lambda h: np.maximum(h, 0.0),
-          "gelu": lambda h: 0.5 * h * (1.0 + erf(h / np.sqrt(2.0)))}
+          "gelu": lambda h: 0.5 * h * (1.0 + erf(h / np.sqrt(2.0))), "linear": lambda h: h}
 
 
 def tiny_problem(P=7, D=3, c=2, seed=0):
@@ -30,9 +30,10 @@ def numpy_forward(W0, Ws, w, x, param, gamma0, beta0, alpha, act):
     phi = NP_ACT[act]
     h = x @ W0.T / np.sqrt(D)
     hs = [h]
-    branch = (1.0 if param == "sp" else beta0) * L ** -alpha
+    branch = 1.0 if param == "mlp" else (1.0 if param == "sp" else beta0) * L ** -alpha
+    skip = 0.0 if param == "mlp" else 1.0  # the plain MLP: h^{ℓ+1} = W^ℓ φ(h^ℓ)/√N
     for W in Ws:
-        h = h + branch * phi(h) @ W.T / np.sqrt(N)
+        h = skip * h + branch * phi(h) @ W.T / np.sqrt(N)
         hs.append(h)
     if param == "sp":
         return phi(h) @ w / np.sqrt(N), np.array(hs)
