@@ -55,6 +55,52 @@ def test_nystrom_is_close_and_carries_the_exact_trace(digits, rule):
     np.testing.assert_allclose(_eg(ny), _eg(full), rtol=0.02)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kernel_operator_moments_are_the_gram_moments(weighted):
+    # one pass over the kernel blocks gives tr A² (squared blocks) and tᵀAt (the target as extra columns)
+    from kerncurve.spectral.kernelfree import KernelOperator
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((150, 4))
+    t = rng.standard_normal((150, 2))
+    params, _ = resolve_kernel("rbf", x)
+    k = build_kernel("rbf", x, **params)[0]
+    w = rng.dirichlet(np.ones(150)) if weighted else None
+    s = np.sqrt(w) if weighted else np.full(150, 150**-0.5)
+    a = k * s[:, None] * s[None, :]
+    op = KernelOperator(x, "rbf", params, 200_000, weights=w, target=t)
+    v = rng.standard_normal((150, 3))
+    np.testing.assert_allclose(op(v), a @ v, rtol=1e-12)
+    tr2, tat = op.moments()
+    assert tr2 == pytest.approx(np.sum(a * a), rel=1e-12)
+    np.testing.assert_allclose(tat, np.einsum("ic,ic->c", t, a @ t), rtol=1e-12)
+    np.testing.assert_allclose(op(v), a @ v, rtol=1e-12)  # later passes: the product only
+    assert op.passes == 2 and op.rows < 150  # several row blocks
+
+
+def test_nystrom_refinement_lifts_the_eigenvalues_towards_the_exact_ones(digits):
+    x, y = digits
+    params, _ = resolve_kernel("rbf", x)
+    full = spectrum_from_gram(build_kernel("rbf", x)[0], y)
+    raw = nystrom(x, y, "rbf", params, 320, seed=2, refine=False)
+    ref = nystrom(x, y, "rbf", params, 320, seed=2)
+    r = ref.exact_modes
+    assert ref.notes["refined_modes"] == 80 and 8 <= r <= 80 and ref.notes["converged_modes"] == r
+    assert ref.notes["tail_model"] == "moments" and ref.notes["kernel_passes"] == 1
+    # Ritz values on the Nyström vectors lie between the Nyström eigenvalues and the exact ones
+    # (interlacing; the tail stays below them, so the first r are the Ritz values)
+    assert np.all(ref.eigenvalues[:r] >= raw.eigenvalues[:r] * (1 - 1e-10))
+    assert np.all(ref.eigenvalues[:r] <= full.eigenvalues[:r] * (1 + 1e-10))
+    gap_raw = np.abs(raw.eigenvalues[:r] / full.eigenvalues[:r] - 1)
+    gap_ref = np.abs(ref.eigenvalues[:r] / full.eigenvalues[:r] - 1)
+    assert gap_ref[-1] < 0.2 * gap_raw[-1], (gap_ref[-1], gap_raw[-1])
+    # trace and Σ η² carried exactly (the pass's moments); the curve follows the exact one
+    np.testing.assert_allclose(ref.eigenvalues.sum(), full.eigenvalues.sum(), rtol=1e-10)
+    np.testing.assert_allclose(np.sum(ref.eigenvalues**2), np.sum(full.eigenvalues**2), rtol=1e-9)
+    p = np.array([10.0, 20, 40])
+    np.testing.assert_allclose(_eg(ref, p), _eg(full, p), rtol=0.01)
+
+
 def test_kmeans_plus_plus_is_seeded_and_spread():
     rng = np.random.default_rng(0)
     x = np.vstack([rng.normal(c, 0.01, (200, 2)) for c in ((0, 0), (5, 5), (10, 0))])

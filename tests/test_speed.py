@@ -237,6 +237,46 @@ def test_power_law_tail_finds_a_flat_floor_of_target_power():
     exact = learning_curve(eta, v2, 0.0, p, 0.0, 0.0).eg
     np.testing.assert_allclose(learning_curve(e, c[:, 0] ** 2, 0.0, p, 0.0, 0.0).eg, exact, rtol=1e-3)
 
+def test_moment_tail_continues_an_exact_power_law_with_a_floor():
+    # η_k = k^-1.5 and v_k² = 3e-4 + 0.5 η_k over all modes: the tail family holds the truth, and
+    # its two eigenvalue moments and two target moments pin it down exactly
+    n, top = 3000, 200
+    k = np.arange(1, n + 1.0)
+    eta, v2 = k**-1.5, 3e-4 + 0.5 * k**-1.5
+    moments = (np.sum(eta**2), np.array([np.sum(eta * v2)]))
+    e, c, info = with_power_law_tail(eta[:top], np.sqrt(v2[:top])[:, None], eta[top:].sum(), np.array([v2.sum()]), n,
+                                     moments)
+    assert info["tail_model"] == "moments"
+    assert info["tail_eigenvalue_exponent"] == pytest.approx(1.5, rel=1e-8)
+    np.testing.assert_allclose(e, eta, rtol=1e-8)
+    np.testing.assert_allclose(c[:, 0] ** 2, v2, rtol=1e-7)
+    assert info["tail_target_floor"] == pytest.approx(3e-4 * (n - top) / v2[top:].sum(), rel=1e-7)
+
+
+def test_moment_tail_conserves_its_moments_and_sees_a_bend():
+    # a spectrum that steepens past K (local exponent 1 → 2.5): a fit over [K/2, K] continues
+    # the shallow part; the moments know the whole tail
+    n, top = 4000, 200
+    k = np.arange(1, n + 1.0)
+    eta = np.where(k <= 300, k**-1.0, 300**1.5 * k**-2.5)
+    v2 = 1e-4 + k**-1.8
+    tot, s1, s2 = v2.sum(), np.sum(eta * v2), np.sum(eta**2)
+    args = (eta[:top], np.sqrt(v2[:top])[:, None], eta[top:].sum(), np.array([tot]), n)
+    e, c, info = with_power_law_tail(*args, (s2, np.array([s1])))
+    w = c[:, 0] ** 2
+    for got, want in ((e.sum(), eta.sum()), (np.sum(e**2), s2), (w.sum(), tot), (np.sum(e * w), s1)):
+        assert got == pytest.approx(want, rel=1e-9)
+    p = np.array([50.0, 100, 200])
+    exact = learning_curve(eta, v2, 0.0, p, 0.0, 0.0).eg
+    order = np.argsort(-e, kind="stable")
+    moment = learning_curve(e[order], w[order], 0.0, p, 0.0, 0.0).eg
+    e_fit, c_fit, _ = with_power_law_tail(*args)
+    fitted = learning_curve(e_fit, c_fit[:, 0] ** 2, 0.0, p, 0.0, 0.0).eg
+    err_m, err_f = np.abs(moment / exact - 1), np.abs(fitted / exact - 1)
+    assert err_m[-1] < 0.5 * err_f[-1], (err_m, err_f)
+    assert np.all(err_m < 0.02), err_m
+
+
 def test_top_k_learning_curve_within_one_percent_for_small_p():
     k, y = laplace_gram(1500, seed=1)
     full = spectrum_from_gram(k, y)

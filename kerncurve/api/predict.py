@@ -280,9 +280,11 @@ def predict(spectrum, *, p, ridge=0.0, noise=0.0, empirical=False, trials=20, se
                "trace": float(spec.eigenvalues.sum()), "total_power": spec.total_power,
                "unlearnable_power": vperp, "points": int(curve.p.size), "max_residual": max_res}
     if spec.exact_modes is not None:
-        summary["top_eigen"] = spec.exact_modes
+        if spec.route != "nystrom":
+            summary["top_eigen"] = spec.notes.get("top_eigen", spec.exact_modes)
+        summary["computed_modes"] = spec.exact_modes
         summary["tail_modes"] = spec.rank - spec.exact_modes
-        for key in ("landmarks", "landmark_rule", "kernel_passes"):  # how the modes were computed
+        for key in ("landmarks", "landmark_rule", "refined_modes", "kernel_passes", "tail_model"):  # how
             if key in spec.notes:
                 summary[key] = spec.notes[key]
     for key in ("kernel", "bandwidth", "bandwidth_rule", "degree", "depth"):

@@ -13,7 +13,7 @@ runs the same top-k or Nyström computation on the distinct samples with weights
 import numpy as np
 
 from .spectrum import _finish
-from .topk import spectrum_top
+from .topk import dense_moments, spectrum_top
 
 __all__ = ["bootstrap_spectra", "gram_free_resampler", "basic_interval", "mode_band"]
 
@@ -32,7 +32,8 @@ def _one(features, gram, y, counts, n, top_eigen, seed, spectrum_of=None):
         if top_eigen is not None and top_eigen < a.shape[0]:
             return spectrum_top(lambda v: a @ v, a.shape[0], top_eigen, coefficients=lambda th, u: u.T @ ysw,
                                 trace=float(np.trace(a)), total_power=np.sum(ysw**2, 0), n_modes=a.shape[0], n=n,
-                                route="gram", source_dtype=np.float64, where="bootstrap sample", seed=seed)
+                                route="gram", source_dtype=np.float64, where="bootstrap sample", seed=seed,
+                                moments=dense_moments(a, ysw))
         from ..linalg import eigh_project
 
         eta, proj = eigh_project(a, ysw, overwrite_a=True)
@@ -48,7 +49,8 @@ def _one(features, gram, y, counts, n, top_eigen, seed, spectrum_of=None):
                             coefficients=lambda th, vv: (vv.T @ b) / np.sqrt(np.maximum(th, 1e-300))[:, None],
                             trace=float(np.trace(c)), total_power=np.einsum("i,ic,ic->c", w, ys, ys),
                             n_modes=c.shape[0], n=n, route="features", source_dtype=np.float64,
-                            where="bootstrap sample", seed=seed)
+                            where="bootstrap sample", seed=seed, moments=(float(np.einsum("ij,ij->", c, c)),
+                                                                          np.sum(b**2, 0)))
     return spectrum_from_moments(c, b, total, n, where="bootstrap sample", overwrite=True)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError, InputWarning
 from .spectrum import _validate_gram, spectrum_from_features, spectrum_from_gram, spectrum_from_moments
-from .topk import spectrum_top
+from .topk import dense_moments, spectrum_top
 
 __all__ = ["compute_spectrum", "spectrum_of_arrays"]
 
@@ -127,9 +127,11 @@ def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, sched
         if top is None:
             return spectrum_from_gram(k, y, problem.source_dtype, where, method=method)
         k, _ = _validate_gram(k, problem.source_dtype, where)
+        tr2, ty = dense_moments(k, y)
         return spectrum_top(lambda v: k @ v / n, n, top, coefficients=lambda th, u: u.T @ y / np.sqrt(n),
                             trace=float(np.trace(k)) / n, total_power=np.sum(y**2, 0) / n, n_modes=n, n=n,
-                            route="gram", source_dtype=problem.source_dtype, where=where, seed=seed)
+                            route="gram", source_dtype=problem.source_dtype, where=where, seed=seed,
+                            moments=(tr2 / n**2, ty / n**2))
 
     where = "X" if problem.path is None else f"{problem.path}: features"
     src = problem.feature_source
@@ -176,7 +178,8 @@ def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, sched
         spec = spectrum_top(lambda v: cfull @ v, d, top,
                             coefficients=lambda th, vv: (vv.T @ b) / np.sqrt(np.maximum(th, 1e-300))[:, None],
                             trace=mom.trace, total_power=tp, n_modes=d, n=n, route="features",
-                            source_dtype=problem.source_dtype, where=where, seed=seed)
+                            source_dtype=problem.source_dtype, where=where, seed=seed,
+                            moments=(float(np.einsum("ij,ij->", cfull, cfull)), np.sum(b**2, 0)))
     return _with_notes(spec, notes)
 
 

@@ -25,8 +25,8 @@ from .._validation import check_choice, check_int
 from ..errors import InputError
 from ..io.sizes import DEFAULT_STREAM_MEMORY, format_size, parse_size
 from ..kernels import checked_kernel, kernel_diag
-from .spectrum import spectrum_from_moments
-from .topk import spectrum_top, with_power_law_tail
+from .spectrum import DROP_RTOL
+from .topk import RITZ_RTOL, spectrum_top, with_power_law_tail
 
 __all__ = ["KernelOperator", "kernelfree_top", "nystrom", "landmark_indices", "LANDMARK_RULES"]
 
@@ -68,7 +68,7 @@ class KernelOperator:
         Compute the row blocks as dask tasks on its workers.
     """
 
-    def __init__(self, x, name, params, memory, client=None, weights=None):
+    def __init__(self, x, name, params, memory, client=None, weights=None, target=None):
         self.x, self.name, self.params, self.memory, self.client = x, name, params, memory, client
         self.n = x.shape[0]
         # sample weights w (the bootstrap's counts/n): V ↦ W^{1/2} K W^{1/2} V; none: K V / n
@@ -76,6 +76,15 @@ class KernelOperator:
         self.rows = block_rows(self.n, self.n, memory, f"the {self.n}-sample kernel")
         self.passes = 0
         self._x_future = None
+        # the first pass also gives tr A² (from the squared blocks) and A t for a target t
+        self.target = None if target is None else np.asarray(target, dtype=np.float64).reshape(self.n, -1)
+        self._moments = None
+
+    def moments(self):
+        """(tr A², tᵀAt per channel), known after the first product (`with_power_law_tail`)."""
+        if self._moments is None:
+            self(np.zeros((self.n, 0)))
+        return self._moments
 
     def trace(self):
         """Trace of the operator: Σ_i k(x_i, x_i)/n, or Σ_i w_i k(x_i, x_i)."""
@@ -84,33 +93,50 @@ class KernelOperator:
 
     def __call__(self, v):
         self.passes += 1
-        if self.sw is not None:
-            v = v * self.sw[:, None]
+        first = self._moments is None and self.target is not None
+        b = v.shape[1]
+        s2 = np.full(self.n, 1.0 / self.n) if self.sw is None else self.sw**2  # A = S K S, S² = w or 1/n
+        vv = np.empty((self.n, b + (self.target.shape[1] if first else 0)))  # one scaled copy
+        vv[:, :b] = v
+        if first:
+            vv[:, b:] = self.target
+        v = vv
+        v *= np.sqrt(s2)[:, None]
+        sq = s2 if first else None
         if self.client is not None:
-            out = self._dask(v)
+            out, frob = self._dask(v, sq)
         else:
-            out = np.empty((self.n, v.shape[1]))
+            out, frob = np.empty((self.n, v.shape[1])), 0.0
             for i in range(0, self.n, self.rows):  # one iteration per row block of K
-                out[i:i + self.rows] = checked_kernel(self.name, self.x[i:i + self.rows], self.x, self.params) @ v
-        if self.sw is None:
-            out /= self.n
-        else:
-            out *= self.sw[:, None]
+                out[i:i + self.rows], fb = _block_product(self.x, v, i, min(i + self.rows, self.n), self.name,
+                                                          self.params, sq)
+                frob += fb
+        out *= np.sqrt(s2)[:, None]
+        if first:
+            at = out[:, b:]
+            self._moments = (float(frob), np.einsum("ic,ic->c", self.target, at))
+            out = out[:, :b]
         return out
 
-    def _dask(self, v):
+    def _dask(self, v, sq):
         if self._x_future is None:
             self._x_future = self.client.scatter(self.x, broadcast=True, hash=False)
         vf = self.client.scatter(v, broadcast=True, hash=False)
         starts = list(range(0, self.n, self.rows))
         futs = [self.client.submit(_block_product, self._x_future, vf, s, min(s + self.rows, self.n), self.name,
-                                   self.params, pure=False) for s in starts]
-        return np.vstack(self.client.gather(futs))
+                                   self.params, sq, pure=False) for s in starts]
+        parts = self.client.gather(futs)
+        return np.vstack([p for p, _ in parts]), sum(f for _, f in parts)
 
 
-def _block_product(x, v, start, stop, name, params):
-    """K(X[start:stop], X) @ V (a dask task)."""
-    return checked_kernel(name, x[start:stop], x, params) @ v
+def _block_product(x, v, start, stop, name, params, sq=None):
+    """(K(X[start:stop], X) @ V, Σ_ij s_i² K_ij² s_j² over the block when ``sq`` = s² is given; also a dask task)."""
+    blk = checked_kernel(name, x[start:stop], x, params)
+    out = blk @ v
+    if sq is None:
+        return out, 0.0
+    np.square(blk, out=blk)  # in place: no second block in memory
+    return out, float(sq[start:stop] @ (blk @ sq))
 
 
 def kernelfree_top(x, y, name, params, top, *, memory=None, seed=0, client=None, progress=None, source_dtype=np.float64,
@@ -122,16 +148,16 @@ def kernelfree_top(x, y, name, params, top, *, memory=None, seed=0, client=None,
     """
     rows = x.shape[0]
     budget = parse_size(memory if memory is not None else DEFAULT_STREAM_MEMORY)
-    op = KernelOperator(x, name, params, budget, client, weights)
-    sw = np.full(rows, 1 / np.sqrt(rows)) if weights is None else op.sw
+    sw = np.full(rows, 1 / np.sqrt(rows)) if weights is None else np.sqrt(weights)
     yw = y * sw[:, None]
+    op = KernelOperator(x, name, params, budget, client, weights, target=yw)
     block = max(8, -(-top // 2))
     cap = min(rows, 3 * top + block)
     with _bar(progress, "kernel products (top-k)", cap) as advance:
         spec = spectrum_top(op, rows, top, coefficients=lambda th, uy: uy, project=yw, trace=op.trace(),
                             total_power=np.sum(yw**2, 0), n_modes=rows, n=rows if n is None else n,
                             route="kernel-free top-k", source_dtype=source_dtype, where=where, seed=seed, tol=1e-5,
-                            block=block, max_subspace=cap, progress=advance)
+                            block=block, max_subspace=cap, progress=advance, moments=op.moments)
     spec.notes.update(kernel_passes=op.passes, rows_per_block=op.rows, memory_budget=format_size(budget),
                       engine="dask" if client is not None else "numpy (kernel blocks)")
     return spec
@@ -159,10 +185,13 @@ def landmark_indices(x, m, rule="uniform", seed=0):
 
 
 def nystrom(x, y, name, params, m, *, rule="uniform", memory=None, seed=0, client=None, progress=None,
-            source_dtype=np.float64, where="kernel", weights=None, n=None):
+            source_dtype=np.float64, where="kernel", weights=None, n=None, refine=True):
     """The Nyström spectrum with ``m`` landmarks (module docstring), plus the power-law tail.
 
-    ``weights`` and ``n``: a weighted empirical measure, as in `kernelfree_top`.
+    ``refine`` (default): the leading ⌈m/4⌉ Nyström eigenvectors are refined by one exact pass
+    over the kernel (`_ritz_refine`), which also gives the tail's moments; without it the m
+    Nyström modes are used as they are (O(n·m·d) time, eigenvalues biased low) with the fitted
+    tail. ``weights`` and ``n``: a weighted empirical measure, as in `kernelfree_top`.
     """
     n_out = x.shape[0] if n is None else n
     n = x.shape[0]
@@ -203,17 +232,69 @@ def nystrom(x, y, name, params, m, *, rule="uniform", memory=None, seed=0, clien
                 h += hb
                 advance(min(rows, n - i))
     total = wt @ y**2
-    approx = spectrum_from_moments(g, h, float(total.sum()), n_out, source_dtype, where, overwrite=True)
     trace = float(kernel_diag(name, x, params) @ wt)
-    eta, coeffs, info = with_power_law_tail(approx.eigenvalues, approx.coefficients,
-                                            trace - float(approx.eigenvalues.sum()), total, n_out)
+    lam, vec = np.linalg.eigh(g)
+    lam, vec = lam[::-1], vec[:, ::-1]
+    kept = int(np.sum(lam > DROP_RTOL * lam[0]))
+    notes = {"landmarks": m, "landmark_rule": rule, "rows_per_block": rows, "memory_budget": format_size(budget)}
+    if refine:
+        r_ref = min(max(1, -(-m // 4)), kept)
+        eta_top, coeffs_top, moments, passes = _ritz_refine(x, y, lm, t, vec[:, :r_ref], lam[:r_ref], name, params,
+                                                             wt, budget, client, progress)
+        notes.update(nystrom_modes=kept, refined_modes=r_ref, converged_modes=eta_top.size, kernel_passes=passes)
+    else:
+        eta_top = lam[:kept]
+        coeffs_top = (vec[:, :kept].T @ h) / np.sqrt(eta_top)[:, None]
+        moments = None
+    eta, coeffs, info = with_power_law_tail(eta_top, coeffs_top, trace - float(eta_top.sum()), total, n_out, moments)
     from .spectrum import _finish
 
-    spec = _finish(eta, coeffs, float(total.sum()), n_out, "nystrom", source_dtype, where, exact_modes=approx.rank,
-                   notes={"landmarks": m, "landmark_rule": rule, "rows_per_block": rows,
-                          "memory_budget": format_size(budget), **info,
-                          "engine": "dask" if client is not None else "numpy (kernel blocks)"})
+    spec = _finish(eta, coeffs, float(total.sum()), n_out, "nystrom", source_dtype, where, exact_modes=eta_top.size,
+                   notes={**notes, **info, "engine": "dask" if client is not None else "numpy (kernel blocks)"})
     return spec
+
+
+def _ritz_refine(x, y, lm, t, vec, lam, name, params, wt, budget, client, progress):
+    """Rayleigh–Ritz of the full kernel on the leading Nyström eigenvectors: one exact pass.
+
+    The Nyström eigenvectors on the samples, U = W^{1/2} C V Λ^{−1/2} (orthonormal, since
+    Cᵀ W C = V Λ Vᵀ), span a good approximation of the leading eigenspace, but the Nyström
+    eigenvalues are biased low (K − K_nL K_LL⁻¹ K_Ln is positive semi-definite). One pass of
+    the exact operator A = W^{1/2} K W^{1/2} over U gives H = UᵀAU, whose eigenvalues (Ritz
+    values) lie between the Nyström ones and the exact ones (Cauchy interlacing); the same pass
+    gives tr A² and the target's Σ η v² for the tail (`with_power_law_tail`). Memory: three
+    n × r arrays; time: one pass over the n × n kernel (computed in row blocks, never stored).
+
+    Returns (Ritz values, target coefficients of the Ritz vectors, moments, kernel passes).
+    """
+    n, r = x.shape[0], lam.size
+    sw = np.sqrt(wt)
+    proj = vec / np.sqrt(lam)  # C_b V Λ^{-1/2} = K(X_b, L) · (T V Λ^{-1/2})
+    tproj = t @ proj
+    u = np.empty((n, r))
+    rows = block_rows(n, lm.shape[0] + r, budget, f"{lm.shape[0]} landmarks")
+    for i in range(0, n, rows):  # O(n·M·d): cheap next to the pass below
+        u[i:i + rows] = checked_kernel(name, x[i:i + rows], lm, params) @ tproj
+    u *= sw[:, None]
+    yw = y * sw[:, None]
+    op = KernelOperator(x, name, params, budget, client, wt, target=yw)
+    with _bar(progress, "Nyström refinement (one kernel pass)", 1) as advance:
+        au = op(u)
+        advance(1)
+    hmat = u.T @ au
+    g2 = au.T @ au
+    del au
+    theta, q = np.linalg.eigh((hmat + hmat.T) / 2)
+    theta, q = theta[::-1], q[:, ::-1]
+    coeffs = q.T @ (u.T @ yw)
+    # Ritz residuals ‖A x_k − θ_k x_k‖² = q_kᵀ (AU)ᵀ(AU) q_k − θ_k²: pairs whose residual exceeds
+    # RITZ_RTOL of θ_k mix in lower modes (and their target power); they are left to the tail
+    res2 = np.einsum("ik,ij,jk->k", q, g2, q) - theta**2
+    rel = np.sqrt(np.maximum(res2, 0.0)) / np.maximum(np.abs(theta), 1e-300)
+    good = (theta > DROP_RTOL * max(theta[0], 1e-300)) & (rel <= RITZ_RTOL)
+    kept = int(np.argmin(good)) if not good.all() else theta.size
+    kept = max(kept, min(theta.size, 8))
+    return theta[:kept], coeffs[:kept], op.moments(), op.passes
 
 
 def _nystrom_block(x, yb, lm, t, start, stop, name, params, wb):
