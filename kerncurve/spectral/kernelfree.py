@@ -96,12 +96,13 @@ class KernelOperator:
         first = self._moments is None and self.target is not None
         b = v.shape[1]
         s2 = np.full(self.n, 1.0 / self.n) if self.sw is None else self.sw**2  # A = S K S, S² = w or 1/n
-        vv = np.empty((self.n, b + (self.target.shape[1] if first else 0)))  # one scaled copy
-        vv[:, :b] = v
-        if first:
-            vv[:, b:] = self.target
-        v = vv
-        v *= np.sqrt(s2)[:, None]
+        if first or self.sw is not None:  # one scaled copy (unweighted later passes: none, scaled after)
+            vv = np.empty((self.n, b + (self.target.shape[1] if first else 0)))
+            vv[:, :b] = v
+            if first:
+                vv[:, b:] = self.target
+            v = vv
+            v *= np.sqrt(s2)[:, None]
         sq = s2 if first else None
         if self.client is not None:
             out, frob = self._dask(v, sq)
@@ -111,7 +112,10 @@ class KernelOperator:
                 out[i:i + self.rows], fb = _block_product(self.x, v, i, min(i + self.rows, self.n), self.name,
                                                           self.params, sq)
                 frob += fb
-        out *= np.sqrt(s2)[:, None]
+        if first or self.sw is not None:
+            out *= np.sqrt(s2)[:, None]
+        else:
+            out /= self.n
         if first:
             at = out[:, b:]
             self._moments = (float(frob), np.einsum("ic,ic->c", self.target, at))
@@ -271,10 +275,17 @@ def _ritz_refine(x, y, lm, t, vec, lam, name, params, wt, budget, client, progre
     sw = np.sqrt(wt)
     proj = vec / np.sqrt(lam)  # C_b V Λ^{-1/2} = K(X_b, L) · (T V Λ^{-1/2})
     tproj = t @ proj
-    u = np.empty((n, r))
     rows = block_rows(n, lm.shape[0] + r, budget, f"{lm.shape[0]} landmarks")
-    for i in range(0, n, rows):  # O(n·M·d): cheap next to the pass below
-        u[i:i + rows] = checked_kernel(name, x[i:i + rows], lm, params) @ tproj
+    if client is not None:
+        xf = client.scatter(x, broadcast=True, hash=False)
+        lf, pf = client.scatter(lm, broadcast=True, hash=False), client.scatter(tproj, broadcast=True, hash=False)
+        futs = [client.submit(_landmark_block, xf, lf, pf, i, min(i + rows, n), name, params, pure=False)
+                for i in range(0, n, rows)]
+        u = np.vstack(client.gather(futs))
+    else:
+        u = np.empty((n, r))
+        for i in range(0, n, rows):  # O(n·M·d): cheap next to the pass below
+            u[i:i + rows] = _landmark_block(x, lm, tproj, i, min(i + rows, n), name, params)
     u *= sw[:, None]
     yw = y * sw[:, None]
     op = KernelOperator(x, name, params, budget, client, wt, target=yw)
@@ -295,6 +306,11 @@ def _ritz_refine(x, y, lm, t, vec, lam, name, params, wt, budget, client, progre
     kept = int(np.argmin(good)) if not good.all() else theta.size
     kept = max(kept, min(theta.size, 8))
     return theta[:kept], coeffs[:kept], op.moments(), op.passes
+
+
+def _landmark_block(x, lm, right, start, stop, name, params):
+    """K(X[start:stop], L) @ ``right`` (also a dask task)."""
+    return checked_kernel(name, x[start:stop], lm, params) @ right
 
 
 def _nystrom_block(x, yb, lm, t, start, stop, name, params, wb):

@@ -268,10 +268,14 @@ def top_eigen_warning(spec, p_max):
     if spec.route == "nystrom":
         m = spec.notes.get("landmarks", k)
         what = f"the {k} converged Nyström modes (of {m} landmarks)" if k < m else f"the {k} Nyström modes"
+        more = int(np.ceil(p_max / limit * m))
+        fix = f"raise landmarks={more}" if more < spec.n else "drop landmarks= (the exact route)"
         return (f"P up to {p_max:g} exceeds K/4 = {limit:g} for {what}: these predictions depend on the modeled "
-                f"tail; raise landmarks={int(np.ceil(p_max / limit * m))} for more exact ones")
+                f"tail; {fix} for more exact ones")
     top = spec.notes.get("top_eigen", k)
     what = f"the {k} converged of the top_eigen={top} modes" if k < top else f"top_eigen={k}"
+    more = int(np.ceil(p_max / limit * top))
+    fix = f"raise top_eigen={more} (or drop it)" if more < spec.n else "drop top_eigen="
     return (f"P up to {p_max:g} exceeds K/4 = {limit:g} for {what}: these predictions depend on the modeled "
-            f"tail; raise top_eigen={int(np.ceil(p_max / limit * top))} (or drop it) for exact ones")
+            f"tail; {fix} for exact ones")
 
