@@ -13,7 +13,7 @@ runs the same top-k or Nyström computation on the distinct samples with weights
 import numpy as np
 
 from .spectrum import _finish
-from .topk import dense_moments, spectrum_top
+from .topk import dense_moments, feature_moments, spectrum_top
 
 __all__ = ["bootstrap_spectra", "gram_free_resampler", "basic_interval", "mode_band"]
 
@@ -49,8 +49,7 @@ def _one(features, gram, y, counts, n, top_eigen, seed, spectrum_of=None):
                             coefficients=lambda th, vv: (vv.T @ b) / np.sqrt(np.maximum(th, 1e-300))[:, None],
                             trace=float(np.trace(c)), total_power=np.einsum("i,ic,ic->c", w, ys, ys),
                             n_modes=c.shape[0], n=n, route="features", source_dtype=np.float64,
-                            where="bootstrap sample", seed=seed, moments=(float(np.einsum("ij,ij->", c, c)),
-                                                                          np.sum(b**2, 0)))
+                            where="bootstrap sample", seed=seed, moments=feature_moments(c, b))
     return spectrum_from_moments(c, b, total, n, where="bootstrap sample", overwrite=True)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError, InputWarning
 from .spectrum import _validate_gram, spectrum_from_features, spectrum_from_gram, spectrum_from_moments
-from .topk import dense_moments, spectrum_top
+from .topk import dense_moments, feature_moments, spectrum_top
 
 __all__ = ["compute_spectrum", "spectrum_of_arrays"]
 
@@ -179,7 +179,7 @@ def compute_spectrum(problem, *, memory=None, engine=None, scheduler=None, sched
                             coefficients=lambda th, vv: (vv.T @ b) / np.sqrt(np.maximum(th, 1e-300))[:, None],
                             trace=mom.trace, total_power=tp, n_modes=d, n=n, route="features",
                             source_dtype=problem.source_dtype, where=where, seed=seed,
-                            moments=(float(np.einsum("ij,ij->", cfull, cfull)), np.sum(b**2, 0)))
+                            moments=feature_moments(cfull, b))
     return _with_notes(spec, notes)
 
 

@@ -25,8 +25,8 @@ from .._validation import check_choice, check_int
 from ..errors import InputError
 from ..io.sizes import DEFAULT_STREAM_MEMORY, format_size, parse_size
 from ..kernels import checked_kernel, kernel_diag
-from .spectrum import DROP_RTOL
-from .topk import RITZ_RTOL, spectrum_top, with_power_law_tail
+from .spectrum import DROP_RTOL, spectrum_from_moments
+from .topk import converged_count, spectrum_top, with_power_law_tail
 
 __all__ = ["KernelOperator", "kernelfree_top", "nystrom", "landmark_indices", "LANDMARK_RULES"]
 
@@ -79,6 +79,7 @@ class KernelOperator:
         # the first pass also gives tr A² (from the squared blocks) and A t for a target t
         self.target = None if target is None else np.asarray(target, dtype=np.float64).reshape(self.n, -1)
         self._moments = None
+        self._s2 = np.full(self.n, 1.0 / self.n) if self.sw is None else self.sw**2  # A = S K S, S² = w or 1/n
 
     def moments(self):
         """(tr A², tᵀAt per channel), known after the first product (`with_power_law_tail`)."""
@@ -95,7 +96,7 @@ class KernelOperator:
         self.passes += 1
         first = self._moments is None and self.target is not None
         b = v.shape[1]
-        s2 = np.full(self.n, 1.0 / self.n) if self.sw is None else self.sw**2  # A = S K S, S² = w or 1/n
+        s2 = self._s2
         if first or self.sw is not None:  # one scaled copy (unweighted later passes: none, scaled after)
             vv = np.empty((self.n, b + (self.target.shape[1] if first else 0)))
             vv[:, :b] = v
@@ -237,19 +238,18 @@ def nystrom(x, y, name, params, m, *, rule="uniform", memory=None, seed=0, clien
                 advance(min(rows, n - i))
     total = wt @ y**2
     trace = float(kernel_diag(name, x, params) @ wt)
-    lam, vec = np.linalg.eigh(g)
-    lam, vec = lam[::-1], vec[:, ::-1]
-    kept = int(np.sum(lam > DROP_RTOL * lam[0]))
     notes = {"landmarks": m, "landmark_rule": rule, "rows_per_block": rows, "memory_budget": format_size(budget)}
     if refine:
+        lam, vec = np.linalg.eigh(g)
+        lam, vec = lam[::-1], vec[:, ::-1]
+        kept = int(np.sum(lam > DROP_RTOL * lam[0]))
         r_ref = min(max(1, -(-m // 4)), kept)
         eta_top, coeffs_top, moments, passes = _ritz_refine(x, y, lm, t, vec[:, :r_ref], lam[:r_ref], name, params,
                                                              wt, budget, client, progress)
         notes.update(nystrom_modes=kept, refined_modes=r_ref, converged_modes=eta_top.size, kernel_passes=passes)
     else:
-        eta_top = lam[:kept]
-        coeffs_top = (vec[:, :kept].T @ h) / np.sqrt(eta_top)[:, None]
-        moments = None
+        approx = spectrum_from_moments(g, h, float(total.sum()), n_out, source_dtype, where, overwrite=True)
+        eta_top, coeffs_top, moments = approx.eigenvalues, approx.coefficients, None
     eta, coeffs, info = with_power_law_tail(eta_top, coeffs_top, trace - float(eta_top.sum()), total, n_out, moments)
     from .spectrum import _finish
 
@@ -302,9 +302,8 @@ def _ritz_refine(x, y, lm, t, vec, lam, name, params, wt, budget, client, progre
     # RITZ_RTOL of θ_k mix in lower modes (and their target power); they are left to the tail
     res2 = np.einsum("ik,ij,jk->k", q, g2, q) - theta**2
     rel = np.sqrt(np.maximum(res2, 0.0)) / np.maximum(np.abs(theta), 1e-300)
-    good = (theta > DROP_RTOL * max(theta[0], 1e-300)) & (rel <= RITZ_RTOL)
-    kept = int(np.argmin(good)) if not good.all() else theta.size
-    kept = max(kept, min(theta.size, 8))
+    rel[theta <= DROP_RTOL * max(theta[0], 1e-300)] = np.inf  # round-off Ritz values: never kept
+    kept = converged_count(rel)
     return theta[:kept], coeffs[:kept], op.moments(), op.passes
 
 

@@ -14,7 +14,8 @@ from ..linalg import top_eigenpairs
 from .spectrum import _finish
 from .summary import power_law_fit
 
-__all__ = ["with_power_law_tail", "spectrum_top", "top_eigen_warning", "dense_moments"]
+__all__ = ["with_power_law_tail", "spectrum_top", "top_eigen_warning", "dense_moments", "feature_moments",
+           "converged_count"]
 
 
 def with_power_law_tail(eta_top, coeffs_top, rest_trace, total_power, n_modes, moments=None):
@@ -169,6 +170,20 @@ def dense_moments(a, t):
     return float(np.einsum("ij,ij->", a, a)), np.einsum("ic,ic->c", t, a @ t)
 
 
+def feature_moments(c, b):
+    """(tr C², Σ_k η_k v_k² per channel) from the d × d moments C and b = Xᵀy/n (v_k = V_kᵀb/√η_k)."""
+    return float(np.einsum("ij,ij->", c, c)), np.sum(b**2, 0)
+
+
+def converged_count(rel_residuals):
+    """How many leading modes to keep: those before the first whose Ritz residual exceeds RITZ_RTOL
+    of its own eigenvalue (at least ``_MIN_KEPT``, or all there are)."""
+    rel = np.asarray(rel_residuals)
+    loose = np.flatnonzero(~(rel <= RITZ_RTOL))  # NaN counts as loose
+    kept = int(loose[0]) if loose.size else rel.size
+    return max(kept, min(rel.size, _MIN_KEPT))
+
+
 def _remaining_power_fit(rem, n_modes):
     """Fit R(k) ≈ A k^(−s) + f (n − k), A, f ≥ 0, over k ∈ [K/4, K]; (s, A, f) or None."""
     from scipy.optimize import nnls
@@ -233,10 +248,7 @@ def spectrum_top(matmat, dim, top, *, coefficients, trace, total_power, n_modes,
         # the Krylov tolerance is relative to η_1: the last of K modes can be far from converged
         # (a 25 % low η_K at a residual of 1e-5 η_1). Modes whose residual exceeds RITZ_RTOL of
         # their own eigenvalue are left to the tail, which the moments make exact in Σ η, Σ η²
-        rel = np.asarray(r.residuals) * abs(values[0]) / np.maximum(np.abs(values), 1e-300)
-        loose = np.flatnonzero(rel > RITZ_RTOL)
-        kept = int(loose[0]) if loose.size else top
-        kept = max(kept, min(top, _MIN_KEPT))
+        kept = converged_count(np.asarray(r.residuals) * abs(values[0]) / np.maximum(np.abs(values), 1e-300))
         values, coeffs = values[:kept], coeffs[:kept]
     eta, coeffs, info = with_power_law_tail(values, coeffs, trace - float(values.sum()), tp, n_modes, moments)
     if kept < top:
@@ -265,17 +277,17 @@ def top_eigen_warning(spec, p_max):
     if p_max <= limit:
         return None
     k = spec.exact_modes
-    if spec.route == "nystrom":
-        m = spec.notes.get("landmarks", k)
-        what = f"the {k} converged Nyström modes (of {m} landmarks)" if k < m else f"the {k} Nyström modes"
-        more = int(np.ceil(p_max / limit * m))
-        fix = f"raise landmarks={more}" if more < spec.n else "drop landmarks= (the exact route)"
-        return (f"P up to {p_max:g} exceeds K/4 = {limit:g} for {what}: these predictions depend on the modeled "
-                f"tail; {fix} for more exact ones")
-    top = spec.notes.get("top_eigen", k)
-    what = f"the {k} converged of the top_eigen={top} modes" if k < top else f"top_eigen={k}"
-    more = int(np.ceil(p_max / limit * top))
-    fix = f"raise top_eigen={more} (or drop it)" if more < spec.n else "drop top_eigen="
+    nys = spec.route == "nystrom"
+    option = "landmarks" if nys else "top_eigen"
+    asked = spec.notes.get(option, k)
+    if nys:
+        what = f"the {k} converged Nyström modes (of {asked} landmarks)" if k < asked else f"the {k} Nyström modes"
+    else:
+        what = f"the {k} converged of the top_eigen={asked} modes" if k < asked else f"top_eigen={k}"
+    more = int(np.ceil(p_max / limit * asked))
+    if more < spec.n:
+        fix = f"raise {option}={more}" + ("" if nys else " (or drop it)")
+    else:
+        fix = f"drop {option}=" + (" (the exact route)" if nys else "")
     return (f"P up to {p_max:g} exceeds K/4 = {limit:g} for {what}: these predictions depend on the modeled "
-            f"tail; {fix} for exact ones")
-
+            f"tail; {fix} for {'more exact' if nys else 'exact'} ones")
